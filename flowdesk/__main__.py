@@ -1,0 +1,33 @@
+"""The `flowdesk` command: Django's management commands under one name.
+
+`flowdesk serve` runs the development server; everything else (`migrate`, `demo`, `workflow ...`,
+`directory import`, `token create`, `createsuperuser`) is the management command of that name.
+"""
+
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowdesk.settings")
+    from django.core.management import execute_from_command_line
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["serve"]:
+        args = ["runserver", *_serve_args(args[1:])]
+    execute_from_command_line(["flowdesk", *args])
+
+
+def _serve_args(args: list[str]) -> list[str]:
+    """`serve [--port N] [--host H]` → runserver's `H:N` address."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="flowdesk serve")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--host", default="127.0.0.1")
+    opts = parser.parse_args(args)
+    return [f"{opts.host}:{opts.port}"]
+
+
+if __name__ == "__main__":
+    main()

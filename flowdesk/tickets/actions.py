@@ -1,0 +1,639 @@
+"""The service layer of tickets: every change of a ticket's state is one `do_*` function here.
+
+Each action runs in one durable transaction, takes a row lock on the ticket, checks permission,
+asks the pure engine what happens, writes the new state, tasks and candidates, and appends the
+events of its history. Web pages, the REST API, the CLI and timers all call these functions.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from flowdesk import engine
+from flowdesk.catalog.access import can_see_service
+from flowdesk.catalog.models import Service
+from flowdesk.directory.access import is_flowdesk_admin
+from flowdesk.directory.models import Business
+from flowdesk.directory.resolver import DjangoDirectory
+from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
+from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
+from flowdesk.tickets.models import (
+    SERIAL_PREFIXES,
+    Attachment,
+    Event,
+    Follow,
+    SerialCounter,
+    Task,
+    TaskCandidate,
+    Ticket,
+)
+
+URGE_INTERVAL = timedelta(minutes=30)
+MAX_COMMENT = 10_000
+User = AbstractBaseUser
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- submitting -------------------------------------------------------------------------------
+
+
+def do_submit_ticket(
+    service: Service,
+    *,
+    actor: User,
+    title: str,
+    values: dict,
+    business: Business | None = None,
+    source: str = "web",
+) -> Ticket:
+    """Create a ticket on the service's current version, its start node done by `actor`."""
+    if not service.is_active or not can_see_service(actor, service):
+        raise NotAllowed(f"You may not request the service '{service.name}'.")
+    version = service.current_version()
+    if version is None:
+        raise NotAllowed(f"The service '{service.name}' has no deployed workflow yet.")
+    defn = version.definition
+    errors = _ticket_header_errors(defn, title, business)
+    if errors:
+        raise InvalidValues(errors)
+    _check_attachments(defn, defn.start, values, actor)
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        context = engine.Context(
+            now=iso(now),
+            requester=actor.get_username(),
+            business=business.key if business else None,
+            directory=DjangoDirectory(),
+            service_owners=_owner_names(service),
+        )
+        result = engine.start(defn, context, actor=actor.get_username(), values=values)
+        ticket = Ticket.objects.create(
+            sn=_next_serial(SERIAL_PREFIXES[defn.type], now),
+            title=title.strip(),
+            service=service,
+            version=version,
+            business=business,
+            requester=actor,
+            status=result.state["status"],
+            state=result.state,
+        )
+        _record(ticket, result, actor=actor, kind="submitted", node=defn.start, source=source)
+    return ticket
+
+
+def _ticket_header_errors(defn: engine.Definition, title: str, business: Business | None) -> dict:
+    errors: dict[str, list[str]] = {}
+    if not title or not title.strip():
+        errors["title"] = ["Enter a title."]
+    elif len(title.strip()) > 200:
+        errors["title"] = ["Enter at most 200 characters."]
+    if defn.scope == "business" and business is None:
+        errors["business"] = ["Choose the business this request is for."]
+    elif defn.scope == "business" and not business.is_active:
+        errors["business"] = [f"The business '{business.key}' is no longer active."]
+    elif defn.scope == "global" and business is not None:
+        errors["business"] = ["This service is not tied to a business; leave it empty."]
+    return errors
+
+
+def _next_serial(prefix: str, now: datetime) -> str:
+    """CRQ20261127000001: prefix, local date, per-day sequence (the counter row is locked by
+    the update until the transaction commits, so concurrent submits never share a number)."""
+    day = timezone.localdate(now)
+    counter, _ = SerialCounter.objects.get_or_create(prefix=prefix, day=day)
+    SerialCounter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
+    value = SerialCounter.objects.values_list("value", flat=True).get(pk=counter.pk)
+    return f"{prefix}{day:%Y%m%d}{value:06d}"
+
+
+def _check_attachments(defn: engine.Definition, node_id: str, values: dict, actor: User) -> None:
+    """Attachment fields may only name files the actor uploaded (the engine checks shapes)."""
+    node = defn.node(node_id)
+    errors = {}
+    for key in node.fields:
+        if defn.fields[key]["type"] != "attachment" or not isinstance(values.get(key), list):
+            continue
+        ids = {str(v) for v in values[key]}
+        try:
+            found = {
+                str(pk)
+                for pk in Attachment.objects.filter(pk__in=ids, uploaded_by=actor).values_list(
+                    "pk", flat=True
+                )
+            }
+        except Exception:  # a malformed UUID
+            found = set()
+        if missing := sorted(ids - found):
+            errors[key] = [f"Unknown attachment '{missing[0]}'."]
+    if errors:
+        raise InvalidValues(errors)
+
+
+# --- acting on tasks --------------------------------------------------------------------------
+
+Step = Callable[[engine.Definition, dict, engine.Context], engine.Result]
+
+
+def do_complete_task(
+    task: Task, *, actor: User, values: dict, comment: str = "", source: str = "web"
+) -> Ticket:
+    """Fill in a task's fields and complete it (also the start step, resubmitted after a return)."""
+    name = actor.get_username()
+    return _act_on_task(
+        task,
+        actor,
+        "completed",
+        lambda d, s, c: engine.complete(d, s, c, task=task.key, actor=name, values=values),
+        values=values,
+        comment=comment,
+        source=source,
+    )
+
+
+def do_approve_task(
+    task: Task, *, actor: User, values: dict | None = None, comment: str = "", source: str = "web"
+) -> Ticket:
+    name = actor.get_username()
+    return _act_on_task(
+        task,
+        actor,
+        "approved",
+        lambda d, s, c: engine.approve(d, s, c, task=task.key, actor=name, values=values),
+        values=values,
+        comment=comment,
+        source=source,
+    )
+
+
+def do_reject_task(
+    task: Task, *, actor: User, values: dict | None = None, comment: str = "", source: str = "web"
+) -> Ticket:
+    name = actor.get_username()
+    return _act_on_task(
+        task,
+        actor,
+        "rejected",
+        lambda d, s, c: engine.reject(d, s, c, task=task.key, actor=name, values=values),
+        values=values,
+        comment=comment,
+        source=source,
+    )
+
+
+def do_return_task(
+    task: Task, *, actor: User, target: str, reason: str, source: str = "web"
+) -> Ticket:
+    """Send the ticket back to an earlier visited step; later values stay as its defaults."""
+    _require_text(reason, "reason", "Say why the ticket goes back.")
+    name = actor.get_username()
+    return _act_on_task(
+        task,
+        actor,
+        "returned",
+        lambda d, s, c: engine.return_to(d, s, c, task=task.key, actor=name, target=target),
+        comment=reason,
+        source=source,
+        extra={"to": target},
+    )
+
+
+def do_transfer_task(
+    task: Task, *, actor: User, to_user: User, comment: str = "", source: str = "web"
+) -> Ticket:
+    """Hand a task to another person; a handler, the service owner or an admin may."""
+    with transaction.atomic(durable=True):
+        ticket, task = _lock_task(task)
+        _check_open(ticket, task)
+        if not (_is_candidate(task, actor) or _is_manager(ticket, actor)):
+            raise NotAllowed(
+                "Only a handler of this step, a service owner or an admin may transfer it."
+            )
+        if not to_user.is_active:
+            raise InvalidValues({"to_user": [f"'{to_user.get_username()}' is not an active user."]})
+        if set(task.candidates.values_list("user", flat=True)) == {to_user.pk}:
+            raise InvalidValues(
+                {"to_user": [f"The task is already with '{to_user.get_username()}'."]}
+            )
+        task.assignee = to_user
+        task.save(update_fields=["assignee"])
+        set_candidates(task, [to_user.get_username()])
+        _append_events(
+            ticket,
+            [
+                (
+                    "transferred",
+                    actor,
+                    task.node_id,
+                    task.key,
+                    {
+                        "to": to_user.get_username(),
+                        "comment": comment,
+                        "source": source,
+                    },
+                )
+            ],
+        )
+        _touch(ticket)
+    return ticket
+
+
+def do_claim_task(task: Task, *, actor: User, source: str = "web") -> Ticket:
+    """Take a "claim first" task from the role's pool; only the claimer can then act on it."""
+    with transaction.atomic(durable=True):
+        ticket, task = _lock_task(task)
+        _check_open(ticket, task)
+        if not task.claim:
+            raise NotAllowed("This step does not need to be claimed; act on it directly.")
+        if task.assignee_id is not None:
+            raise NotAllowed(f"This task was already claimed by {task.assignee.get_username()}.")
+        if not _is_candidate(task, actor):
+            raise NotAllowed("You are not a handler of this step.")
+        task.assignee = actor
+        task.save(update_fields=["assignee"])
+        set_candidates(task, [actor.get_username()])
+        _append_events(ticket, [("claimed", actor, task.node_id, task.key, {"source": source})])
+        _touch(ticket)
+    return ticket
+
+
+def _act_on_task(
+    task: Task,
+    actor: User,
+    kind: str,
+    step: Step,
+    *,
+    values: dict | None = None,
+    comment: str = "",
+    source: str,
+    extra: dict | None = None,
+) -> Ticket:
+    if len(comment) > MAX_COMMENT:
+        raise InvalidValues({"comment": [f"Enter at most {MAX_COMMENT} characters."]})
+    with transaction.atomic(durable=True):
+        ticket, task = _lock_task(task)
+        _check_open(ticket, task)
+        if not _is_candidate(task, actor):
+            raise NotAllowed(f"You are not a handler of step '{_node_name(ticket, task.node_id)}'.")
+        if task.needs_claim:
+            raise NotAllowed("Claim this task before acting on it.")
+        defn = ticket.version.definition
+        if values:
+            _check_attachments(defn, task.node_id, values, actor)
+        result = step(defn, ticket.state, _context(ticket))
+        _record(
+            ticket,
+            result,
+            actor=actor,
+            kind=kind,
+            node=task.node_id,
+            task_key=task.key,
+            comment=comment,
+            source=source,
+            extra=extra,
+        )
+    return ticket
+
+
+def _lock_task(task: Task) -> tuple[Ticket, Task]:
+    """Lock the ticket, then read the task again: a concurrent action may have closed it."""
+    ticket = _lock_ticket(task.ticket_id)
+    return ticket, Task.objects.select_related("handled_by", "assignee").get(pk=task.pk)
+
+
+def _check_open(ticket: Ticket, task: Task) -> None:
+    if task.status == Task.Status.CLOSED:
+        raise TaskNotOpen(
+            task.key,
+            by=task.handled_by.get_username() if task.handled_by else None,
+            at=iso(task.closed_at) if task.closed_at else None,
+            outcome=task.outcome,
+        )
+    if ticket.status != Ticket.Status.RUNNING:
+        raise engine.NotRunning(ticket.status)
+
+
+def _is_candidate(task: Task, user: User) -> bool:
+    return TaskCandidate.objects.filter(task=task, user=user).exists()
+
+
+# --- acting on the ticket ---------------------------------------------------------------------
+
+
+def do_suspend_ticket(ticket: Ticket, *, actor: User, reason: str, source: str = "web") -> Ticket:
+    """Pause a running ticket; nobody can act on its tasks until it is resumed."""
+    _require_text(reason, "reason", "Say why the ticket is suspended.")
+    return _act_on_ticket(
+        ticket,
+        actor,
+        "suspended",
+        _manager_only("suspend"),
+        lambda d, s, c: engine.suspend(d, s, c, actor=actor.get_username()),
+        comment=reason,
+        source=source,
+    )
+
+
+def do_resume_ticket(
+    ticket: Ticket, *, actor: User, comment: str = "", source: str = "web"
+) -> Ticket:
+    return _act_on_ticket(
+        ticket,
+        actor,
+        "resumed",
+        _manager_only("resume"),
+        lambda d, s, c: engine.resume(d, s, c, actor=actor.get_username()),
+        comment=comment,
+        source=source,
+    )
+
+
+def do_withdraw_ticket(
+    ticket: Ticket, *, actor: User, reason: str = "", source: str = "web"
+) -> Ticket:
+    """The requester takes the request back, as the workflow's withdraw rule allows."""
+    return _act_on_ticket(
+        ticket,
+        actor,
+        "withdrawn",
+        None,
+        lambda d, s, c: engine.withdraw(d, s, c, actor=actor.get_username()),
+        comment=reason,
+        source=source,
+    )
+
+
+def do_terminate_ticket(ticket: Ticket, *, actor: User, reason: str, source: str = "web") -> Ticket:
+    """End a ticket for good; an admin or the service's owner may, with a reason."""
+    _require_text(reason, "reason", "Say why the ticket is terminated.")
+    return _act_on_ticket(
+        ticket,
+        actor,
+        "terminated",
+        _manager_only("terminate"),
+        lambda d, s, c: engine.terminate(d, s, c, actor=actor.get_username()),
+        comment=reason,
+        source=source,
+    )
+
+
+def _manager_only(verb: str) -> Callable[[Ticket, User], None]:
+    def check(ticket: Ticket, actor: User) -> None:
+        if not _is_manager(ticket, actor):
+            raise NotAllowed(f"Only an admin or an owner of the service may {verb} this ticket.")
+
+    return check
+
+
+def _is_manager(ticket: Ticket, user: User) -> bool:
+    return is_flowdesk_admin(user) or ticket.service.owners.filter(pk=user.pk).exists()
+
+
+def _act_on_ticket(
+    ticket: Ticket,
+    actor: User,
+    kind: str,
+    check: Callable[[Ticket, User], None] | None,
+    step: Step,
+    *,
+    comment: str,
+    source: str,
+) -> Ticket:
+    with transaction.atomic(durable=True):
+        ticket = _lock_ticket(ticket.pk)
+        if check is not None:
+            check(ticket, actor)
+        result = step(ticket.version.definition, ticket.state, _context(ticket))
+        _record(ticket, result, actor=actor, kind=kind, comment=comment, source=source)
+    return ticket
+
+
+def do_urge_ticket(
+    ticket: Ticket, *, actor: User, comment: str = "", source: str = "web"
+) -> Ticket:
+    """Remind the current handlers; the requester or a follower may, once per interval."""
+    with transaction.atomic(durable=True):
+        ticket = _lock_ticket(ticket.pk)
+        if ticket.status != Ticket.Status.RUNNING:
+            raise engine.NotRunning(ticket.status)
+        if not (actor.pk == ticket.requester_id or ticket.follows.filter(user=actor).exists()):
+            raise NotAllowed("Only the requester or a follower may urge this ticket.")
+        last = ticket.events.filter(kind="urged", actor=actor).aggregate(at=Max("at"))["at"]
+        if last is not None and timezone.now() - last < URGE_INTERVAL:
+            raise NotAllowed(
+                f"You urged this ticket at {iso(last)}; you can urge again after "
+                f"{iso(last + URGE_INTERVAL)}."
+            )
+        handlers = sorted(
+            TaskCandidate.objects.filter(task__ticket=ticket)
+            .values_list("user__username", flat=True)
+            .distinct()
+        )
+        _append_events(
+            ticket,
+            [
+                (
+                    "urged",
+                    actor,
+                    "",
+                    None,
+                    {
+                        "handlers": handlers,
+                        "comment": comment,
+                        "source": source,
+                    },
+                )
+            ],
+        )
+        _touch(ticket)
+    return ticket
+
+
+def do_comment_ticket(ticket: Ticket, *, actor: User, text: str, source: str = "web") -> Ticket:
+    """Add a comment to the history; anyone who can see the ticket may."""
+    _require_text(text, "text", "Write a comment.")
+    if len(text) > MAX_COMMENT:
+        raise InvalidValues({"text": [f"Enter at most {MAX_COMMENT} characters."]})
+    with transaction.atomic(durable=True):
+        ticket = _lock_ticket(ticket.pk)
+        _append_events(ticket, [("commented", actor, "", None, {"text": text, "source": source})])
+        _touch(ticket)
+    return ticket
+
+
+def do_follow_ticket(ticket: Ticket, *, actor: User) -> bool:
+    """Follow a ticket to be told of its progress; returns False when already following."""
+    with transaction.atomic(durable=True):
+        ticket = _lock_ticket(ticket.pk)
+        _, created = Follow.objects.get_or_create(ticket=ticket, user=actor)
+        if created:
+            _append_events(ticket, [("followed", actor, "", None, {})])
+    return created
+
+
+def do_unfollow_ticket(ticket: Ticket, *, actor: User) -> bool:
+    with transaction.atomic(durable=True):
+        ticket = _lock_ticket(ticket.pk)
+        deleted, _ = Follow.objects.filter(ticket=ticket, user=actor).delete()
+        if deleted:
+            _append_events(ticket, [("unfollowed", actor, "", None, {})])
+    return bool(deleted)
+
+
+# --- shared machinery -------------------------------------------------------------------------
+
+
+def _lock_ticket(pk: int) -> Ticket:
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("version", "service", "business", "requester")
+        .get(pk=pk)
+    )
+
+
+def _context(ticket: Ticket) -> engine.Context:
+    return engine.Context(
+        now=iso(timezone.now()),
+        requester=ticket.requester.get_username(),
+        business=ticket.business.key if ticket.business_id else None,
+        directory=DjangoDirectory(),
+        service_owners=_owner_names(ticket.service),
+    )
+
+
+def _owner_names(service: Service) -> tuple[str, ...]:
+    return tuple(service.owners.order_by("username").values_list("username", flat=True))
+
+
+def _node_name(ticket: Ticket, node_id: str) -> str:
+    name = ticket.version.definition.node(node_id).name
+    return name.get("en", node_id) if isinstance(name, dict) else (name or node_id)
+
+
+def _require_text(text: str, field: str, message: str) -> None:
+    if not text or not text.strip():
+        raise InvalidValues({field: [message]})
+
+
+def _record(
+    ticket: Ticket,
+    result: engine.Result,
+    *,
+    actor: User,
+    kind: str,
+    node: str = "",
+    task_key: int | None = None,
+    comment: str = "",
+    source: str,
+    extra: dict | None = None,
+) -> None:
+    """Persist what the engine decided: state, tasks, candidates and the history events."""
+    data: dict = {"source": source, **(extra or {})}
+    if comment:
+        data["comment"] = comment
+    events = [(kind, actor, node, task_key, data)]
+    users = _effect_users(result.effects)
+    for effect in result.effects:
+        if isinstance(effect, engine.NodeCompleted) and effect.node == node:
+            data["values"], data["changes"] = effect.values, effect.changes
+        elif isinstance(effect, engine.TaskOpened):
+            _open_task(ticket, effect, users)
+            events.append(
+                (
+                    "assigned",
+                    None,
+                    effect.node,
+                    effect.task,
+                    {
+                        "candidates": list(effect.candidates),
+                        "assignee": effect.assignee,
+                    },
+                )
+            )
+        elif isinstance(effect, engine.TaskClosed):
+            _close_task(ticket, effect, users)
+        elif isinstance(effect, engine.NodeSkipped):
+            events.append(("skipped", None, effect.node, None, {"reason": effect.reason}))
+        elif isinstance(effect, engine.ApprovalDecided):
+            events.append(("decided", None, effect.node, None, {"result": effect.result}))
+        elif isinstance(effect, engine.TicketEnded):
+            events.append(
+                (
+                    "ended",
+                    None,
+                    "",
+                    None,
+                    {
+                        "status": effect.status,
+                        "reason": effect.reason,
+                    },
+                )
+            )
+    ticket.state = result.state
+    ticket.status = result.state["status"]
+    fields = ["state", "status", "updated_at"]
+    if ticket.is_ended and ticket.ended_at is None:
+        ticket.ended_at = timezone.now()
+        fields.append("ended_at")
+    ticket.save(update_fields=fields)
+    add_participants(ticket.pk, [actor.pk])
+    _append_events(ticket, events)
+
+
+def _effect_users(effects: list) -> dict[str, User]:
+    names = {getattr(e, "assignee", None) for e in effects} | {
+        getattr(e, "by", None) for e in effects
+    }
+    names.discard(None)
+    return {u.get_username(): u for u in get_user_model().objects.filter(username__in=names)}
+
+
+def _open_task(ticket: Ticket, effect: "engine.TaskOpened", users: dict[str, User]) -> None:
+    task = Task.objects.create(
+        ticket=ticket,
+        key=effect.task,
+        node_id=effect.node,
+        assignee=users.get(effect.assignee) if effect.assignee else None,
+        claim=effect.claim,
+    )
+    set_candidates(task, effect.candidates, effect.sources)
+
+
+def _close_task(ticket: Ticket, effect: "engine.TaskClosed", users: dict[str, User]) -> None:
+    task = Task.objects.get(ticket=ticket, key=effect.task)
+    task.status = Task.Status.CLOSED
+    task.outcome = effect.outcome
+    task.handled_by = users.get(effect.by) if effect.by else None
+    task.closed_at = timezone.now()
+    task.save(update_fields=["status", "outcome", "handled_by", "closed_at"])
+    clear_candidates(task)
+
+
+def _append_events(ticket: Ticket, events: list[tuple]) -> None:
+    """Append events after the ticket's last one; the ticket row lock keeps `seq` gap-free."""
+    last = ticket.events.aggregate(seq=Max("seq"))["seq"] or 0
+    now = timezone.now()
+    Event.objects.bulk_create(
+        Event(
+            ticket=ticket,
+            seq=last + i,
+            kind=kind,
+            actor=actor,
+            at=now,
+            node_id=node or "",
+            task_key=task_key,
+            data=data,
+        )
+        for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
+    )
+
+
+def _touch(ticket: Ticket) -> None:
+    ticket.save(update_fields=["updated_at"])

@@ -1,0 +1,84 @@
+"""Who may act on open tasks: written when a task opens, kept in step with role membership."""
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from flowdesk.directory.models import Business, Role, RoleMembership
+from flowdesk.tickets.models import Task, TaskCandidate, TaskSource, TicketParticipant
+
+User = get_user_model()
+
+
+def users_by_name(usernames: Iterable[str]) -> dict[str, int]:
+    names = set(usernames)
+    if not names:
+        return {}
+    return dict(User.objects.filter(username__in=names).values_list("username", "pk"))
+
+
+def set_candidates(task: Task, usernames: Iterable[str], sources: Iterable[dict] = ()) -> None:
+    """Make exactly these users the task's candidates; `sources` are the role operators
+    (resolved with the business) that membership changes must keep following."""
+    clear_candidates(task)
+    sources = list(sources)
+    roles = dict(Role.objects.filter(key__in={s["role"] for s in sources}).values_list("key", "pk"))
+    businesses = dict(
+        Business.objects.filter(key__in={s.get("business") for s in sources}).values_list(
+            "key", "pk"
+        )
+    )
+    task_sources = TaskSource.objects.bulk_create(
+        TaskSource(
+            task=task, role_id=roles[s["role"]], business_id=businesses.get(s.get("business"))
+        )
+        for s in sources
+        if s["role"] in roles
+    )
+    from_roles = set(
+        RoleMembership.objects.filter(_any_source(task_sources)).values_list("user_id", flat=True)
+    )
+    user_ids = list(users_by_name(usernames).values())
+    TaskCandidate.objects.bulk_create(
+        TaskCandidate(task=task, user_id=uid, fixed=uid not in from_roles) for uid in user_ids
+    )
+    add_participants(task.ticket_id, user_ids)
+
+
+def _any_source(sources: Iterable[TaskSource]) -> Q:
+    condition = Q(pk__in=[])
+    for source in sources:
+        condition |= Q(role_id=source.role_id, business_id=source.business_id)
+    return condition
+
+
+def clear_candidates(task: Task) -> None:
+    """A closed task has no candidates, so to-do lists hold open tasks only."""
+    TaskCandidate.objects.filter(task=task).delete()
+    TaskSource.objects.filter(task=task).delete()
+
+
+def add_participants(ticket_id: int, user_ids: Iterable[int]) -> None:
+    TicketParticipant.objects.bulk_create(
+        (TicketParticipant(ticket_id=ticket_id, user_id=uid) for uid in user_ids),
+        ignore_conflicts=True,
+    )
+
+
+def membership_changed(*, role: Role, business: Business | None, user: object, added: bool) -> None:
+    """Called by the directory actions, in their transaction, after a membership change."""
+    sources = TaskSource.objects.filter(role=role, business=business).select_related("task")
+    tasks = {source.task for source in sources}
+    if added:
+        TaskCandidate.objects.bulk_create(
+            (TaskCandidate(task=task, user=user, fixed=False) for task in tasks),
+            ignore_conflicts=True,
+        )
+        for ticket_id in {task.ticket_id for task in tasks}:
+            add_participants(ticket_id, [user.pk])
+        return
+    for task in tasks:
+        # Another of the task's roles may still grant it (the membership row is already gone).
+        if not RoleMembership.objects.filter(_any_source(task.sources.all()), user=user).exists():
+            TaskCandidate.objects.filter(task=task, user=user, fixed=False).delete()
