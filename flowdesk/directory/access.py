@@ -25,9 +25,7 @@ def admin_groups_of(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
         return frozenset()
     cached = getattr(user, _CACHE, None)
     if cached is None:
-        cached = frozenset(
-            user.groups.filter(name__in=ADMIN_GROUPS).values_list("name", flat=True)
-        )
+        cached = frozenset(user.groups.filter(name__in=ADMIN_GROUPS).values_list("name", flat=True))
         setattr(user, _CACHE, cached)
     return cached
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
@@ -59,7 +59,10 @@ def validate_fields(model: type[models.Model], values: dict[str, Any]) -> None:
 def validate_user_fields(values: dict[str, Any]) -> None:
     """Validate username, email, is_active, display_name and language (None = not given)."""
     errors: dict[str, list[str]] = {}
-    for model, names in ((User, ("username", "email", "is_active")), (Profile, SELF_SERVICE_FIELDS)):
+    for model, names in (
+        (User, ("username", "email", "is_active")),
+        (Profile, SELF_SERVICE_FIELDS),
+    ):
         try:
             validate_fields(model, {n: values[n] for n in names if n in values})
         except ValidationError as exc:
@@ -250,6 +253,24 @@ def do_save_user_nested(
     return user, changes
 
 
+def do_set_password(user: AbstractBaseUser, password: str | None, *, actor: Actor) -> None:
+    """Set the user's password (checked by the configured validators); None makes it unusable,
+    for people who sign in through SSO only."""
+    if not (actor is None or is_flowdesk_admin(actor) or actor.pk == user.pk):
+        raise PermissionDenied("You may not manage people, roles and permissions.")
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            password_validation.validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from None
+        user.set_password(password)
+    with transaction.atomic(durable=True):
+        user.save(update_fields=["password"])
+        _audit(actor, "password_set", username=user.get_username())
+
+
 # --- businesses and roles ----------------------------------------------------------------------
 
 
@@ -412,14 +433,17 @@ def do_set_role_members_nested(
 
 def _admin_group(key: str) -> Group:
     if key not in ADMIN_GROUPS:
+        known = ", ".join(ADMIN_GROUPS)
         raise ValidationError(
-            {"permission_group_key": f"Unknown permission {key!r}; one of: {', '.join(ADMIN_GROUPS)}."}
+            {"permission_group_key": f"Unknown permission {key!r}; one of: {known}."}
         )
     group, _created = Group.objects.get_or_create(name=key)
     return group
 
 
-def do_grant_admin_permission(user: AbstractBaseUser, permission_group_key: str, *, actor: Actor) -> bool:
+def do_grant_admin_permission(
+    user: AbstractBaseUser, permission_group_key: str, *, actor: Actor
+) -> bool:
     """Put the user in an administrative group; False if already there."""
     _check_admin(actor)
     with transaction.atomic(durable=True):
@@ -432,7 +456,9 @@ def do_grant_admin_permission(user: AbstractBaseUser, permission_group_key: str,
     return True
 
 
-def do_revoke_admin_permission(user: AbstractBaseUser, permission_group_key: str, *, actor: Actor) -> bool:
+def do_revoke_admin_permission(
+    user: AbstractBaseUser, permission_group_key: str, *, actor: Actor
+) -> bool:
     """Take the user out of an administrative group; False if not there."""
     _check_admin(actor)
     with transaction.atomic(durable=True):

@@ -328,9 +328,7 @@ def _merge(data: DirectoryData, entry: Entry, name: str, value: Any, path: str) 
     if value == "":
         return
     if name in entry.values and entry.values[name] != value:
-        data.problem(
-            path, f"{value!r} differs from {entry.values[name]!r} at {entry.paths[name]}"
-        )
+        data.problem(path, f"{value!r} differs from {entry.values[name]!r} at {entry.paths[name]}")
         return
     entry.values[name] = value
     entry.paths.setdefault(name, path)
@@ -381,7 +379,7 @@ def check_directory(data: DirectoryData) -> list[Problem]:
             continue
         if entry.kind_implied:
             problems.append(
-                Problem(entry.paths["kind"], _membership_problem(role, kind == "business"))
+                Problem(entry.paths["kind"], _membership_problem(role, kind == Role.Kind.BUSINESS))
             )
         elif role.memberships.exists():
             problems.append(
@@ -423,15 +421,17 @@ def _check_membership(
         return [
             Problem(
                 f"{members.path}.business",
-                _membership_problem(Role(key=members.role, kind=kind), members.business),
+                _membership_problem(
+                    Role(key=members.role, kind=kind), members.business is not None
+                ),
             )
         ]
     return []
 
 
-def _membership_problem(role: Role, business: object) -> str:
+def _membership_problem(role: Role, has_business: bool) -> str:
     try:
-        check_membership(role, Business(key=str(business)) if business else None)
+        check_membership(role, Business() if has_business else None)
     except ValidationError as exc:
         return exc.message_dict["business"][0]
     return ""
@@ -561,7 +561,9 @@ def _report(report: Report, noun: str, plural: str, key: str, changes: Changes) 
         report.lines.append(f"created {noun} {key}")
         report.counts[f"{plural} created"] += 1
         return
-    details = ", ".join(f"{name} {_show(old)} → {_show(new)}" for name, (old, new) in changes.items())
+    details = ", ".join(
+        f"{name} {_show(old)} → {_show(new)}" for name, (old, new) in changes.items()
+    )
     report.lines.append(f"updated {noun} {key}: {details}")
     report.counts[f"{plural} updated"] += 1
 

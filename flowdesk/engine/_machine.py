@@ -72,10 +72,13 @@ def common_depth(here: tuple, there: tuple) -> int:
 
 
 def can_return(defn: Definition, from_node: str, target: str) -> bool:
-    """Returning must not strand a join: the target is in the same branch as the current step,
-    in a block enclosing it, or inside a block the current step comes after."""
+    """Whether going back cannot strand a join: anywhere but a sibling branch of a parallel
+    block the current step is in (that branch would count as done while this one is not)."""
     here, there = defn.contexts.get(from_node, ()), defn.contexts.get(target, ())
-    return common_depth(here, there) == min(len(here), len(there))
+    depth = common_depth(here, there)
+    if depth < len(here) and depth < len(there):
+        return here[depth][0] != there[depth][0]
+    return True
 
 
 class Run:
@@ -101,6 +104,7 @@ class Run:
         candidates: Iterable[str],
         sources: Iterable[dict] = (),
         claim: bool = False,
+        activation: int | None = None,
     ) -> int:
         task_id = self.state["next_task"]
         self.state["next_task"] = task_id + 1
@@ -112,6 +116,7 @@ class Run:
             "sources": [dict(source) for source in sources],
             "claim": claim,
             "opened_at": self.ctx.now,
+            "activation": activation or task_id,  # orders current_nodes
         }
         self.effects.append(TaskOpened(task_id, node.id, assignee, candidates, sources, claim))
         return task_id
@@ -122,7 +127,7 @@ class Run:
         closed[str(task_id)] = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
         self.effects.append(TaskClosed(task_id, record["node"], outcome, self.actor))
 
-    def close_where(self, outcome: str, keep: object = None, **match: object) -> None:
+    def close_where(self, outcome: str, **match: object) -> None:
         for key, record in list(self.state["tasks"].items()):
             if all(record.get(name) == value for name, value in match.items()):
                 self.close_task(int(key), outcome)
@@ -243,6 +248,7 @@ class Run:
     def _open_ballot(self, node: Node, approvers: list[str]) -> None:
         assert node.approval is not None
         sequential = node.approval.order == "sequential"
+        first = self.state["next_task"]
         self.state["approvals"][node.id] = {
             "approvers": approvers,
             "needed": node.approval.needed(len(approvers)),
@@ -250,9 +256,10 @@ class Run:
             "next": 1 if sequential else len(approvers),
             "values": {},
             "changes": {},
+            "activation": first,
         }
         for user in approvers[:1] if sequential else approvers:
-            self.open_task(node, user, [user])
+            self.open_task(node, user, [user], activation=first)
 
     def vote(self, task_id: int, node: Node, decision: str, values: dict, changes: dict) -> None:
         """Record an approval or rejection; decide the step when the outcome is certain."""
@@ -269,7 +276,7 @@ class Run:
             if ballot["next"] < len(ballot["approvers"]):
                 user = ballot["approvers"][ballot["next"]]
                 ballot["next"] += 1
-                self.open_task(node, user, [user])
+                self.open_task(node, user, [user], activation=ballot["activation"])
             return
         voters = [user for user, _ in ballot["votes"]]
         self._decided(node, result, voters, ballot["values"], ballot["changes"])
@@ -296,10 +303,11 @@ class Run:
     # --- returning and ending ------------------------------------------------------------
 
     def rewind(self, from_node: str, target: str) -> None:
-        """Go back to `target`: cancel the tasks and join arrivals of the region being redone.
+        """Go back to `target`: cancel the tasks and join arrivals of the innermost region that
+        holds both steps, so exactly one token runs in it again.
 
-        Other branches of enclosing parallel blocks go on; when the target sits inside a block
-        the current step comes after, that block's other branches count as arrived.
+        Branches of enclosing parallel blocks go on; when the target sits inside a block that
+        is not running, that block's other branches count as arrived at its join.
         """
         defn, state = self.defn, self.state
         if not can_return(defn, from_node, target):
@@ -319,7 +327,9 @@ class Run:
             join = defn.split_join.get(split)
             if join:
                 ways = defn.incoming[join]
-                state["joins"][join] = [t.index for t in ways if defn.branch_of.get(t.index) != branch]
+                state["joins"][join] = [
+                    t.index for t in ways if defn.branch_of.get(t.index) != branch
+                ]
         self.effects.append(Returned(from_node, target, self.actor))
         self.advance(self.activate(defn.node(target)))
 
@@ -363,6 +373,8 @@ def _tally(ballot: dict) -> str | None:
 
 def closed_error(state: dict, task_id: int) -> TaskNotOpen:
     key = str(task_id)
+    if not 0 < task_id < state["next_task"]:
+        return TaskNotOpen(task_id, outcome="unknown")
     for records in state["closed"].values():
         if key in records:
             record = records[key]

@@ -54,6 +54,8 @@ class TaskNotOpen(EngineError):
 
 
 def _closed_message(by: str | None, at: str | None, outcome: str | None) -> str:
+    if outcome == "unknown":
+        return "This ticket has no such task."
     if at is None:
         return "This task is no longer open."
     if outcome in {"completed", "approved", "rejected", "returned"} and by:
@@ -94,8 +96,7 @@ class NoOperator(EngineError):
 
     def __init__(self, node_id: str, node_name: str, detail: str) -> None:
         super().__init__(
-            f"Nobody can handle step '{node_name}': {detail}. "
-            "Ask an administrator to add members."
+            f"Nobody can handle step '{node_name}': {detail}. Ask an administrator to add members."
         )
         self.node_id = node_id
         self.node_name = node_name

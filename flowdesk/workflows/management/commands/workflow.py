@@ -80,7 +80,7 @@ class Command(BaseCommand):
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise CommandError(f"{file}: {exc.strerror}", returncode=INVALID) from exc
+            raise self._invalid([Problem(file, exc.strerror or str(exc))]) from exc
         try:
             return load_document(text, filename=path.name)
         except DocumentError as exc:

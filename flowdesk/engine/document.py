@@ -1,0 +1,288 @@
+"""Reading and writing workflow documents as YAML or JSON.
+
+YAML is read with the YAML 1.2 core schema (as JSON sees values): `yes`, `no`, `on`, `off`,
+`2025-01-31` and `12:30` stay strings; only `true`/`false`, `null`/`~` and plain numbers are
+not. Duplicate keys are errors, not silently overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.resolver import BaseResolver
+
+from .validation import Problem, size_problem
+
+__all__ = ["DocumentError", "dump_document", "load_document"]
+
+# libyaml reads flow scalars such as `{en: Test passed?}` as YAML 1.2 does; the pure-Python
+# scanner stops at the `?`. Fall back to it only where PyYAML was built without libyaml.
+try:
+    from yaml.cyaml import CParser as _Parser
+except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
+
+    class _Parser(  # type: ignore[no-redef]
+        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+
+class DocumentError(ValueError):
+    """The text is not a readable workflow document; `problems` say where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(map(str, problems)))
+        self.problems = problems
+
+
+# --- YAML 1.2 core schema ---------------------------------------------------------------------
+
+_TAG = "tag:yaml.org,2002:"
+_CORE = [
+    ("null", r"~|null|Null|NULL|", "~nN"),
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+0123456789.",
+    ),
+    ("merge", r"<<", "<"),
+]
+
+
+def _add_core_resolvers(cls: type[BaseResolver]) -> None:
+    for name, pattern, first in _CORE:
+        starts = list(first) + ([""] if name == "null" else [])
+        cls.add_implicit_resolver(_TAG + name, re.compile(rf"^(?:{pattern})$"), starts)
+
+
+class _CoreResolver(BaseResolver):
+    pass
+
+
+_add_core_resolvers(_CoreResolver)
+
+
+class _Constructor(SafeConstructor):
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        value = str(self.construct_scalar(node))
+        if value.startswith(("0o", "0x")):
+            return int(value[2:], 8 if value[1] == "o" else 16)
+        return int(value)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == _TAG + "merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                continue  # unhashable: SafeConstructor reports it below
+            if duplicate:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"the key {key!r} appears twice in this mapping",
+                    key_node.start_mark,
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+_Constructor.add_constructor(_TAG + "int", _Constructor.construct_yaml_int)
+
+
+class _Loader(_Parser, _Constructor, _CoreResolver):
+    def __init__(self, stream: str) -> None:
+        _Parser.__init__(self, stream)
+        _Constructor.__init__(self)
+        _CoreResolver.__init__(self)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def load_document(text: str, *, filename: str = "") -> dict:
+    """Parse a workflow document from YAML or JSON text; raise DocumentError if unreadable.
+
+    A `.json` file is read as JSON, a `.yaml`/`.yml` file as YAML; otherwise text that starts
+    with `{` is tried as JSON first (so its errors read like JSON errors) and then as YAML.
+    Only the syntax and the top-level shape are checked here: see `validate_document`.
+    """
+    text = text.removeprefix("\ufeff")
+    suffix = filename.lower().rpartition(".")[2] if "." in filename else ""
+    if suffix == "json":
+        data = _load_json(text)
+    elif suffix in {"yaml", "yml"} or not text.lstrip().startswith("{"):
+        data = _load_yaml(text)
+    else:
+        try:
+            data = _load_json(text)
+        except DocumentError as json_error:
+            try:
+                data = _load_yaml(text)
+            except DocumentError:
+                raise json_error from None
+    return _top_level(data)
+
+
+def _load_json(text: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
+    except json.JSONDecodeError as error:
+        raise _syntax(error.lineno, error.colno, error.msg) from None
+    except _Refused as error:
+        raise _syntax(*_json_key_position(text, error.key), error.message) from None
+    except RecursionError:
+        raise DocumentError([Problem("(document)", "the document is nested too deeply")]) from None
+
+
+class _Refused(ValueError):
+    """Valid JSON syntax that a document may not contain (the decoder gives no position)."""
+
+    def __init__(self, key: str, message: str = "") -> None:
+        super().__init__(key)
+        self.key = key
+        self.message = message or f"the key {key!r} appears twice in this object"
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+    result: dict = {}
+    for key, value in pairs:
+        if key in result:
+            raise _Refused(key)
+        result[key] = value
+    return result
+
+
+def _json_constant(name: str) -> None:
+    raise _Refused(name, f"{name} is not a JSON value (JSON has no NaN or Infinity)")
+
+
+def _json_key_position(text: str, key: str) -> tuple[int | None, int | None]:
+    """Roughly where a duplicate key occurs the second time, or where NaN/Infinity is."""
+    if key in {"NaN", "Infinity", "-Infinity"}:
+        hits = [m.start(1) for m in re.finditer(r"[:\[,]\s*(" + re.escape(key) + ")", text)]
+        hits.insert(0, -1)
+    else:
+        hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
+    if len(hits) < 2:
+        return None, None
+    offset = hits[1]
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def _load_yaml(text: str) -> Any:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise _syntax(*where, _yaml_message(error)) from None
+    except yaml.YAMLError as error:
+        raise _syntax(None, None, str(error)) from None
+    except RecursionError:
+        raise DocumentError([Problem("(document)", "the document is nested too deeply")]) from None
+    finally:
+        loader.dispose()
+
+
+def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+    message = error.problem or "cannot read this"
+    if error.context and error.context not in message:
+        message = f"{message} ({error.context})"
+    if "'\\t'" in message:
+        message += "; indent with spaces, YAML does not allow tabs"
+    return message
+
+
+def _syntax(line: int | None, column: int | None, message: str) -> DocumentError:
+    if line is None:
+        return DocumentError([Problem("(document)", message)])
+    return DocumentError([Problem(f"line {line}", f"{message} (column {column})")])
+
+
+def _top_level(data: Any) -> dict:
+    if data is None:
+        raise DocumentError([Problem("(document)", "the document is empty")])
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        raise DocumentError(
+            [
+                Problem(
+                    "(document)", f"must be a mapping of keys (key, name, nodes, ...), not {kind}"
+                )
+            ]
+        )
+    if problem := size_problem(data):
+        raise DocumentError([problem])
+    return data
+
+
+# --- dumping ----------------------------------------------------------------------------------
+
+_FLOW_WIDTH = 72
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)  # indent list items under their key
+
+
+# Quote what either YAML 1.1 or 1.2 would read as a non-string (e.g. "0o17", "yes").
+_add_core_resolvers(_Dumper)
+
+
+def _flat(value: Any) -> bool:
+    return not isinstance(value, dict | list) and not (isinstance(value, str) and "\n" in value)
+
+
+def _short(value: Any) -> bool:
+    return len(json.dumps(value, ensure_ascii=False)) <= _FLOW_WIDTH
+
+
+def _represent_dict(dumper: _Dumper, data: dict) -> yaml.Node:
+    flow = bool(data) and all(map(_flat, data.values())) and _short(data)
+    return dumper.represent_mapping(_TAG + "map", data.items(), flow_style=flow)
+
+
+def _represent_list(dumper: _Dumper, data: list) -> yaml.Node:
+    flow = all(map(_flat, data)) and _short(data)
+    return dumper.represent_sequence(_TAG + "seq", data, flow_style=flow)
+
+
+def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
+    block = "\n" in data.rstrip("\n") and not re.search(r"[ \t]\n|[^\S\n]$", data)
+    return dumper.represent_scalar(_TAG + "str", data, style="|" if block else None)
+
+
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump_document(doc: dict, fmt: Literal["yaml", "json"] = "yaml") -> str:
+    """The document as readable YAML (key order and non-ASCII text kept) or indented JSON."""
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt != "yaml":
+        raise ValueError(f"Unknown format {fmt!r}: use yaml or json.")
+    text = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    # A blank line before each top-level list (fields, nodes, transitions).
+    return re.sub(r"\n(?=[^\s#][^\n]*:\n  - )", "\n\n", text)

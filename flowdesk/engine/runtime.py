@@ -1,0 +1,265 @@
+"""The engine's actions: given a definition, a ticket's state and an action, the new state and
+what happened (effects). Pure: the caller passes the clock and the directory in, and the state
+passed in is never modified."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ._machine import LIVE, Run, can_return, clone, new_state
+from .definition import Definition, Node
+from .effects import Effect, StatusChanged
+from .errors import InvalidTarget, NotAllowed, NotRunning
+from .operators import describe_operator, resolve_operators
+
+__all__ = [
+    "Context",
+    "Directory",
+    "Result",
+    "approve",
+    "can_withdraw",
+    "complete",
+    "current_nodes",
+    "open_tasks",
+    "reject",
+    "resume",
+    "return_targets",
+    "return_to",
+    "start",
+    "suspend",
+    "terminate",
+    "withdraw",
+]
+
+
+class Directory(Protocol):
+    def business_role_members(self, role: str, business: str) -> list[str]: ...
+    def general_role_members(self, role: str) -> list[str]: ...
+    def manager_of(self, user: str) -> str | None: ...
+    def existing_users(self, users: Iterable[str]) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    now: str  # ISO 8601 UTC, e.g. "2026-11-27T10:00:00Z"
+    requester: str
+    business: str | None
+    directory: Directory
+    service_owners: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Result:
+    state: dict
+    effects: list[Effect]
+
+
+# --- starting and handling steps -----------------------------------------------------------
+
+
+def start(defn: Definition, ctx: Context, *, actor: str, values: dict) -> Result:
+    """Submit a new ticket: the start node's values, then on to the first steps."""
+    node = defn.node(defn.start)
+    state = new_state(defn, ctx.now)
+    if node.operators and actor not in resolve_operators(defn, node, state, ctx).users:
+        who = " or ".join(describe_operator(defn, op, ctx.business) for op in node.operators)
+        raise NotAllowed(f"You may not submit this request: it is submitted by {who}.")
+    run = Run(defn, state, ctx, actor)
+    state["visited"].append(node.id)
+    submitted, changes = run.accept_values(node, values, require=True)
+    run.complete_node(node, [actor], submitted, changes)
+    run.advance(defn.outgoing[node.id])
+    return _done(run)
+
+
+def complete(
+    defn: Definition, state: dict, ctx: Context, *, task: int, actor: str, values: dict
+) -> Result:
+    """Complete a task (or resubmit at the start node)."""
+    run, node = _task_run(defn, state, ctx, task, actor)
+    if node.type not in {"start", "task"}:
+        raise NotAllowed(f"Step '{node.label}' is an approval: approve or reject it.")
+    submitted, changes = run.accept_values(node, values, require=True)
+    run.close_task(task, "completed")
+    run.mark_acted()
+    run.complete_node(node, [actor], submitted, changes)
+    run.advance([defn.leave(node)])
+    return _done(run)
+
+
+def approve(
+    defn: Definition,
+    state: dict,
+    ctx: Context,
+    *,
+    task: int,
+    actor: str,
+    values: dict | None = None,
+) -> Result:
+    return _vote(defn, state, ctx, task, actor, values, "approved")
+
+
+def reject(
+    defn: Definition,
+    state: dict,
+    ctx: Context,
+    *,
+    task: int,
+    actor: str,
+    values: dict | None = None,
+) -> Result:
+    return _vote(defn, state, ctx, task, actor, values, "rejected")
+
+
+def _vote(
+    defn: Definition,
+    state: dict,
+    ctx: Context,
+    task: int,
+    actor: str,
+    values: dict | None,
+    decision: str,
+) -> Result:
+    run, node = _task_run(defn, state, ctx, task, actor)
+    if node.type != "approval":
+        raise NotAllowed(f"Step '{node.label}' is not an approval: complete it instead.")
+    submitted, changes = run.accept_values(node, values, require=decision == "approved")
+    run.mark_acted()
+    run.vote(task, node, decision, submitted, changes)
+    return _done(run)
+
+
+def return_targets(defn: Definition, state: dict, task: int) -> list[str]:
+    """Steps this task may send the ticket back to, in order of first visit."""
+    record = state["tasks"].get(str(task))
+    if record is None:
+        return []
+    here = record["node"]
+    return [
+        node_id
+        for node_id in state["visited"]
+        if node_id != here and defn.node(node_id).human and can_return(defn, here, node_id)
+    ]
+
+
+def return_to(
+    defn: Definition, state: dict, ctx: Context, *, task: int, actor: str, target: str
+) -> Result:
+    """Send the ticket back to an earlier step; values are kept and become its defaults."""
+    run, node = _task_run(defn, state, ctx, task, actor)
+    allowed = return_targets(defn, run.state, task)
+    if target not in allowed:
+        choices = f" Choose one of: {', '.join(allowed)}." if allowed else ""
+        raise InvalidTarget(
+            f"Step '{node.label}' cannot send the ticket back to '{target}'.{choices}"
+        )
+    run.close_task(task, "returned")
+    run.mark_acted()
+    run.rewind(node.id, target)
+    return _done(run)
+
+
+# --- the ticket as a whole -----------------------------------------------------------------
+
+
+def withdraw(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Result:
+    """The requester takes the ticket back; it ends as withdrawn."""
+    problem = _withdraw_problem(defn, state, ctx, actor)
+    if problem is not None:
+        raise problem
+    run = Run(defn, clone_state(state), ctx, actor)
+    run.end("withdrawn", "withdrawn by requester", "withdrawn")
+    return _done(run)
+
+
+def can_withdraw(defn: Definition, state: dict, ctx: Context, actor: str) -> bool:
+    return _withdraw_problem(defn, state, ctx, actor) is None
+
+
+def _withdraw_problem(
+    defn: Definition, state: dict, ctx: Context, actor: str
+) -> NotAllowed | NotRunning | None:
+    if state["status"] not in LIVE:
+        return NotRunning(state["status"])
+    if actor != ctx.requester:
+        return NotAllowed("Only the requester can withdraw this ticket.")
+    rule = defn.settings.withdraw
+    if rule == "never":
+        return NotAllowed("This process does not allow withdrawing a ticket.")
+    if rule == "before_first_action" and state.get("acted"):
+        return NotAllowed("The ticket can no longer be withdrawn: someone has handled a step.")
+    return None
+
+
+def terminate(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Result:
+    """End the ticket now (who may do this is checked by the caller)."""
+    if state["status"] not in LIVE:
+        raise NotRunning(state["status"])
+    run = Run(defn, clone_state(state), ctx, actor)
+    run.end("terminated", "terminated", "terminated")
+    return _done(run)
+
+
+def suspend(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Result:
+    if state["status"] == "suspended":
+        raise NotRunning("suspended", "The ticket is already suspended.")
+    return _set_status(state, "running", "suspended")
+
+
+def resume(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Result:
+    if state["status"] == "running":
+        raise NotRunning("running", "The ticket is not suspended.")
+    return _set_status(state, "suspended", "running")
+
+
+def _set_status(state: dict, old: str, new: str) -> Result:
+    if state["status"] != old:
+        raise NotRunning(state["status"])
+    changed = clone_state(state)
+    changed["status"] = new
+    return Result(changed, [StatusChanged(old, new)])
+
+
+# --- reading state -------------------------------------------------------------------------
+
+
+def open_tasks(state: dict) -> dict[int, dict]:
+    """Open tasks by id, oldest first: {id: {node, assignee, candidates, sources, claim, ...}}."""
+    tasks = state.get("tasks", {})
+    return {int(key): dict(tasks[key]) for key in sorted(tasks, key=int)}
+
+
+def current_nodes(state: dict) -> list[str]:
+    """Human nodes with open tasks, in the order they were activated."""
+    nodes: list[str] = []
+    records = sorted(open_tasks(state).items(), key=lambda item: item[1].get("activation", item[0]))
+    for _, record in records:
+        if record["node"] not in nodes:
+            nodes.append(record["node"])
+    return nodes
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def clone_state(state: dict) -> dict:
+    copied = clone(state)
+    assert isinstance(copied, dict)
+    return copied
+
+
+def _task_run(
+    defn: Definition, state: dict, ctx: Context, task: int, actor: str
+) -> tuple[Run, Node]:
+    if state["status"] != "running":
+        raise NotRunning(state["status"])
+    run = Run(defn, clone_state(state), ctx, actor)
+    record = run.task(task)
+    return run, defn.node(record["node"])
+
+
+def _done(run: Run) -> Result:
+    run.check()
+    return Result(run.state, run.effects)
