@@ -34,19 +34,19 @@ GENERAL_ROLES = [("QC", "Quality control", "质量控制")]
 
 # username, display name, e-mail, what they do in the scenario
 PEOPLE = [
-    ("admin", "Administrator", "admin@flowdesk.example", "designs processes, manages everything"),
-    ("pm_alice", "Alice (product)", "pm_alice@flowdesk.example", "product in Game A: submits"),
-    ("test_bob", "Bob (test)", "test_bob@flowdesk.example", "test in Game A: confirms quality"),
+    ("admin", "Administrator", "admin@example.com", "designs processes, manages everything"),
+    ("pm_alice", "Alice (product)", "pm_alice@example.com", "product in Game A: submits"),
+    ("test_bob", "Bob (test)", "test_bob@example.com", "test in Game A: confirms quality"),
     (
         "ops_carol",
         "Carol (ops)",
-        "ops_carol@flowdesk.example",
+        "ops_carol@example.com",
         "ops in Game A: coordinates, releases",
     ),
-    ("qc_c", "QC C", "qc_c@flowdesk.example", "QC (general role): evaluates releases"),
-    ("pm_dave", "Dave (product)", "pm_dave@flowdesk.example", "product in Game B"),
-    ("test_erin", "Erin (test)", "test_erin@flowdesk.example", "test in Game B"),
-    ("ops_frank", "Frank (ops)", "ops_frank@flowdesk.example", "ops in Game B"),
+    ("qc_c", "QC C", "qc_c@example.com", "QC (general role): evaluates releases"),
+    ("pm_dave", "Dave (product)", "pm_dave@example.com", "product in Game B"),
+    ("test_erin", "Erin (test)", "test_erin@example.com", "test in Game B"),
+    ("ops_frank", "Frank (ops)", "ops_frank@example.com", "ops in Game B"),
 ]
 MEMBERS = {
     ("product", "game-a"): ["pm_alice"],

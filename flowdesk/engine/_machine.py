@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 STATE_VERSION = 1
 LIVE = ("running", "suspended")
+HANDLED = frozenset({"completed", "approved", "rejected", "returned"})
 
 
 def new_state(defn: Definition, now: str) -> dict:
@@ -125,7 +126,8 @@ class Run:
         record = self.state["tasks"].pop(str(task_id))
         closed = self.state["closed"].setdefault(record["node"], {})
         closed[str(task_id)] = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
-        self.effects.append(TaskClosed(task_id, record["node"], outcome, self.actor))
+        by = self.actor if outcome in HANDLED else None  # cancelled tasks were handled by no one
+        self.effects.append(TaskClosed(task_id, record["node"], outcome, by))
 
     def close_where(self, outcome: str, **match: object) -> None:
         for key, record in list(self.state["tasks"].items()):

@@ -118,23 +118,17 @@ def load_document(text: str, *, filename: str = "") -> dict:
     """Parse a workflow document from YAML or JSON text; raise DocumentError if unreadable.
 
     A `.json` file is read as JSON, a `.yaml`/`.yml` file as YAML; otherwise text that starts
-    with `{` is tried as JSON first (so its errors read like JSON errors) and then as YAML.
+    like JSON (`{"`) is read as JSON, so that its errors read like JSON errors.
     Only the syntax and the top-level shape are checked here: see `validate_document`.
     """
     text = text.removeprefix("\ufeff")
     suffix = filename.lower().rpartition(".")[2] if "." in filename else ""
     if suffix == "json":
         data = _load_json(text)
-    elif suffix in {"yaml", "yml"} or not text.lstrip().startswith("{"):
-        data = _load_yaml(text)
+    elif suffix not in {"yaml", "yml"} and re.match(r'\s*[{\[]\s*["{\[\]}]', text):
+        data = _load_json(text)  # starts like JSON ({"key": ...); YAML's {key: ...} does not
     else:
-        try:
-            data = _load_json(text)
-        except DocumentError as json_error:
-            try:
-                data = _load_yaml(text)
-            except DocumentError:
-                raise json_error from None
+        data = _load_yaml(text)
     return _top_level(data)
 
 
@@ -191,7 +185,7 @@ def _load_yaml(text: str) -> Any:
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        raise _syntax(*where, _yaml_message(error)) from None
+        raise _syntax(*where, _yaml_message(error, text)) from None
     except yaml.YAMLError as error:
         raise _syntax(None, None, str(error)) from None
     except RecursionError:
@@ -200,12 +194,14 @@ def _load_yaml(text: str) -> Any:
         loader.dispose()
 
 
-def _yaml_message(error: yaml.MarkedYAMLError) -> str:
+def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
     message = error.problem or "cannot read this"
     if error.context and error.context not in message:
         message = f"{message} ({error.context})"
-    if "'\\t'" in message:
-        message += "; indent with spaces, YAML does not allow tabs"
+    mark = error.problem_mark
+    line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
+    if "\t" in line[: mark.column + 1] if mark else False:
+        message += "; indent with spaces: YAML does not allow tabs"
     return message
 
 
@@ -268,8 +264,12 @@ def _represent_list(dumper: _Dumper, data: list) -> yaml.Node:
 
 
 def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
-    block = "\n" in data.rstrip("\n") and not re.search(r"[ \t]\n|[^\S\n]$", data)
-    return dumper.represent_scalar(_TAG + "str", data, style="|" if block else None)
+    style = None
+    if re.search("[\x85\u2028\u2029]", data):
+        style = '"'  # line breaks to YAML: escape them, or a reader folds them
+    elif "\n" in data.rstrip("\n") and not re.search(r"[ \t]\n|[^\S\n]$", data):
+        style = "|"
+    return dumper.represent_scalar(_TAG + "str", data, style=style)
 
 
 _Dumper.add_representer(dict, _represent_dict)

@@ -149,6 +149,11 @@ def _a(word: object) -> str:
     return f"{'an' if str(word)[:1] in 'aeiou' else 'a'} {word}"
 
 
+def _one_of(value: object, choices: Iterable[str]) -> bool:
+    """`value in choices` for any value (a list from a damaged document is not hashable)."""
+    return isinstance(value, str) and value in choices
+
+
 def _did_you_mean(word: object, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -372,7 +377,7 @@ def _note_duplicate(d: _Doc, seen: dict, value: object, loc: Loc) -> None:
 
 def _definition_sound(d: _Doc, loc: Loc, item: dict) -> bool:
     keys = ("key", "type", "options", "algorithm", "columns", "min", "max", "pattern")
-    return item.get("type") in FIELD_TYPES and all(d.sound((*loc, key)) for key in keys)
+    return _one_of(item.get("type"), FIELD_TYPES) and all(d.sound((*loc, key)) for key in keys)
 
 
 def _check_definition(d: _Doc, loc: Loc, item: dict) -> None:
@@ -392,7 +397,8 @@ def _check_definition(d: _Doc, loc: Loc, item: dict) -> None:
 
 def _complete(item: dict) -> bool:
     """Whether a field has what its type needs (options, algorithm, columns)."""
-    need = _NEEDS.get(item.get("type"))  # type: ignore[arg-type]
+    kind = item.get("type")
+    need = _NEEDS.get(kind) if isinstance(kind, str) else None
     return need is None or need in item
 
 
@@ -693,7 +699,7 @@ def _graph_ready(d: _Doc) -> bool:
     for node in nodes:
         if not isinstance(node, dict) or not isinstance(node.get("id"), str):
             return False
-        if node.get("type") not in NODE_TYPES or not _approval_ready(node.get("approval")):
+        if not _one_of(node.get("type"), NODE_TYPES) or not _approval_ready(node.get("approval")):
             return False
     for item in transitions:
         if not isinstance(item, dict) or not all(
@@ -729,7 +735,8 @@ class _Graph:
     outs: dict[str, list[tuple[int, dict]]]
     ins: dict[str, list[tuple[int, dict]]]
     start: str | None
-    complete: bool  # one start, an end, unique ids, every transition between known nodes
+    linked: bool  # every transition joins two known nodes
+    complete: bool  # linked, with unique ids, one start and an end
 
     @classmethod
     def build(cls, d: _Doc) -> _Graph:
@@ -743,11 +750,12 @@ class _Graph:
                 ins[item["to"]].append((i, item))
         starts = [node_id for node_id, k in kind.items() if k == "start"]
         approval = {n: node.get("approval") or {} for n, (_, node) in d.nodes.items()}
+        linked = sum(map(len, outs.values())) == len(transitions)
         complete = (
-            len(starts) == 1
+            linked
+            and len(starts) == 1
             and "end" in kind.values()
             and len(kind) == len(d.items("nodes"))
-            and sum(map(len, outs.values())) == len(transitions)
         )
         return cls(
             kind=kind,
@@ -763,6 +771,7 @@ class _Graph:
             outs=outs,
             ins=ins,
             start=starts[0] if len(starts) == 1 else None,
+            linked=linked,
             complete=complete,
         )
 
@@ -815,8 +824,11 @@ def _never_before(graph: _Graph | None, earlier: str, later: object, returns: bo
 
 
 def _check_graph(d: _Doc, g: _Graph) -> None:
+    """The shape of the graph; a dangling transition is reported alone, not its consequences."""
     before = len(d.found)
     _check_placement(d, g)
+    if not g.linked:
+        return
     for node_id in g.kind:
         _check_ways_out(d, g, node_id)
     _check_reachable(d, g)
@@ -960,38 +972,33 @@ def _immediate(dom: dict[str, set[str]], node: str) -> str | None:
 
 
 def _check_blocks(d: _Doc, g: _Graph) -> None:
-    """Every parallel_split opens a block that one parallel_join closes (nesting allowed)."""
+    """Every parallel_split opens a block that its own parallel_join closes (nesting allowed)."""
     order = list(g.kind)
     splits = [n for n in order if g.kind[n] == "parallel_split"]
-    joins = [n for n in order if g.kind[n] == "parallel_join"]
-    if not splits and not joins:
+    if not splits and "parallel_join" not in g.kind.values():
         return
     assert g.start is not None
     dom = _dominators(order, {n: g.pred(n) for n in order}, g.start)
     after = {n: g.succ(n) + ([_EXIT] if g.kind[n] == "end" else []) for n in order}
     post = _dominators([*order, _EXIT], {**after, _EXIT: []}, _EXIT)
-    closed: dict[str, list[str]] = {join: [] for join in joins}
+    closing = {split: _immediate(post, split) for split in splits}
+    if not all([_closes(d, g, split, join) for split, join in closing.items()]):
+        return
+    if not _check_join_matches(d, g, closing):
+        return
     contexts: dict[str, list[tuple[int, str, int]]] = {n: [] for n in order}
     sound = True
-    for split in splits:
-        join = _immediate(post, split)
-        if not _closes(d, g, split, join):
-            sound = False
-            continue
+    for split, join in closing.items():
         assert join is not None
-        closed[join].append(split)
         inside = {n for n in order if split in dom[n] and join in post[n]} - {split, join}
-        if _block_edges(d, g, split, join, inside):
-            sound &= _branches(d, g, split, join, inside, contexts)
-        else:
-            sound = False
+        sound &= _block_edges(d, g, split, join, inside)
+        sound &= _branches(d, g, split, join, inside, contexts)
     if sound:
-        _check_join_matches(d, g, closed)
         _check_return_branches(d, g, contexts)
 
 
 def _closes(d: _Doc, g: _Graph, split: str, join: str | None) -> bool:
-    if join is None or join == _EXIT:
+    if join is None or join == _EXIT or g.kind[join] == "end":
         d.add(g.loc(split), "its branches do not all meet at one parallel_join before an end")
         return False
     if g.kind[join] != "parallel_join":
@@ -1002,6 +1009,22 @@ def _closes(d: _Doc, g: _Graph, split: str, join: str | None) -> bool:
         )
         return False
     return True
+
+
+def _check_join_matches(d: _Doc, g: _Graph, closing: dict[str, str | None]) -> bool:
+    sound = True
+    for join in [n for n in g.kind if g.kind[n] == "parallel_join"]:
+        splits = [split for split, closer in closing.items() if closer == join]
+        if not splits:
+            d.add(g.loc(join), "no parallel_split opens a block that this join closes")
+        elif len(splits) > 1:
+            d.add(
+                g.loc(join),
+                f"closes the branches of several parallel_splits ({', '.join(splits)}); "
+                "give each its own parallel_join",
+            )
+        sound &= len(splits) == 1
+    return sound
 
 
 def _block_edges(d: _Doc, g: _Graph, split: str, join: str, inside: set[str]) -> bool:
@@ -1065,18 +1088,6 @@ def _branches(
     return sound
 
 
-def _check_join_matches(d: _Doc, g: _Graph, closed: dict[str, list[str]]) -> None:
-    for join, splits in closed.items():
-        if not splits:
-            d.add(g.loc(join), "no parallel_split opens a block that this join closes")
-        elif len(splits) > 1:
-            d.add(
-                g.loc(join),
-                f"closes the branches of several parallel_splits "
-                f"({', '.join(splits)}); give each its own parallel_join",
-            )
-
-
 def _check_return_branches(
     d: _Doc, g: _Graph, contexts: dict[str, list[tuple[int, str, int]]]
 ) -> None:
@@ -1087,7 +1098,7 @@ def _check_return_branches(
             if mine != theirs:
                 d.add(
                     ("nodes", g.index[node_id], "approval", "return_to"),
-                    f"'{target}' lies in another branch of the parallel block that '{mine[1]}' "
+                    f"'{target}' lies in another branch of the parallel block that '{theirs[1]}' "
                     "opens; a return can go back within its branch or out of the block",
                 )
                 break

@@ -137,7 +137,10 @@ class TaskCandidate(models.Model):
     rows of one user – an index lookup however many tickets there are."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="candidates")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The unique (user, task) index serves the to-do lookup; no separate index on user.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     # Named directly (users, requester, transfer...), not through a role: membership changes
     # leave the row alone.
     fixed = models.BooleanField(default=True)
@@ -163,7 +166,9 @@ class TicketParticipant(models.Model):
     """Everyone who was ever asked to handle, or handled, a step of the ticket (may see it)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
 
     class Meta:
         constraints = [
@@ -174,7 +179,7 @@ class TicketParticipant(models.Model):
 class Follow(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="follows")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -228,6 +233,8 @@ class Attachment(models.Model):
 
 def open_tasks_for(user: models.Model) -> QuerySet[Task]:
     """The user's to-do list: open tasks they are a candidate of (index on candidate.user)."""
-    return Task.objects.filter(candidates__user=user).select_related(
-        "ticket", "ticket__service", "ticket__version"
+    return (
+        Task.objects.filter(candidates__user=user)
+        .select_related("ticket", "ticket__service", "ticket__version")
+        .order_by("created_at", "pk")
     )

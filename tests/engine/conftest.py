@@ -14,7 +14,7 @@ import yaml
 from flowdesk import engine
 from flowdesk.engine import Context, Definition, Result
 
-EXAMPLE = Path("/tmp/app-release.fixed.yaml")  # TEMP
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app-release.yaml"
 NOW = "2026-11-27T10:00:00Z"
 
 

@@ -30,7 +30,7 @@ def ballot_ticket(directory, **settings) -> Ticket:
     return ticket
 
 
-# (settings, votes in approver order, index of the deciding vote, result)
+# (rules, votes in approver order, index of the deciding vote, result)
 CASES = [
     ({"mode": "any"}, "rra", 2, "approved"),
     ({"mode": "any"}, "rrrr", 3, "rejected"),
@@ -47,11 +47,9 @@ CASES = [
 
 
 @pytest.mark.parametrize("order", ["parallel", "sequential"])
-@pytest.mark.parametrize(("settings", "votes", "decider", "result"), CASES)
-def test_countersign_decides_at_the_right_moment(
-    directory, order, settings, votes, decider, result
-):
-    ticket = ballot_ticket(directory, order=order, **settings)
+@pytest.mark.parametrize(("rules", "votes", "decider", "result"), CASES)
+def test_countersign_decides_at_the_right_moment(directory, order, rules, votes, decider, result):
+    ticket = ballot_ticket(directory, order=order, **rules)
     opened = [(t["assignee"], t["candidates"]) for t in ticket.tasks.values()]
     if order == "parallel":
         assert opened == [(user, [user]) for user in APPROVERS]

@@ -99,7 +99,7 @@ def test_not_a_document():
 
 
 @pytest.mark.parametrize(
-    ("settings", "approvers", "needed"),
+    ("rules", "approvers", "needed"),
     [
         ({"mode": "single"}, 5, 1),
         ({"mode": "any"}, 5, 1),
@@ -112,6 +112,6 @@ def test_not_a_document():
         ({"mode": "percentage", "percentage": 100}, 3, 3),
     ],
 )
-def test_approvals_needed(settings, approvers, needed):
-    defn = workflow([START, approval("cab", **settings), END], chain("submit", "cab", "done"))
+def test_approvals_needed(rules, approvers, needed):
+    defn = workflow([START, approval("cab", **rules), END], chain("submit", "cab", "done"))
     assert defn.node("cab").approval.needed(approvers) == needed

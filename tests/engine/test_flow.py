@@ -217,7 +217,7 @@ def test_end_reached_with_tasks_open_cancels_them(directory):
     ticket.complete("a", "ann")
     assert ticket.state["status"] == "finished"
     assert ticket.tasks == {}
-    assert TaskClosed(2, "b", "cancelled", "ann") in ticket.effects
+    assert TaskClosed(2, "b", "cancelled", None) in ticket.effects
 
 
 def test_gateway_only_cycle_is_stopped(directory):

@@ -174,7 +174,7 @@ def test_withdraw_rules(directory, rule, before, after):
         return
     ticket.do("withdraw", actor="pm_alice")
     assert ticket.effects == [
-        TaskClosed(2, "wrap", "withdrawn", "pm_alice"),
+        TaskClosed(2, "wrap", "withdrawn", None),
         TicketEnded("withdrawn", "withdrawn by requester"),
     ]
     assert ticket.state["status"] == "withdrawn"
@@ -230,7 +230,7 @@ def test_terminate_closes_everything(directory):
     ticket.start()
     ticket.do("terminate", actor="admin")
     assert ticket.effects == [
-        TaskClosed(1, "check", "terminated", "admin"),
+        TaskClosed(1, "check", "terminated", None),
         TicketEnded("terminated", "terminated"),
     ]
     assert open_tasks(ticket.state) == {}
