@@ -126,5 +126,6 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
+FLOWDESK_MAX_UPLOAD_BYTES = int(os.environ.get("FLOWDESK_MAX_UPLOAD_MB", "50")) * 2**20
 
 LOGIN_URL = "admin:login"

@@ -198,9 +198,8 @@ def _yaml_message(error: yaml.MarkedYAMLError, text: str) -> str:
     message = error.problem or "cannot read this"
     if error.context and error.context not in message:
         message = f"{message} ({error.context})"
-    mark = error.problem_mark
-    line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-    if "\t" in line[: mark.column + 1] if mark else False:
+    mark, lines = error.problem_mark, text.splitlines()
+    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
         message += "; indent with spaces: YAML does not allow tabs"
     return message
 

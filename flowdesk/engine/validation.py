@@ -818,7 +818,7 @@ class _Graph:
 
 def _never_before(graph: _Graph | None, earlier: str, later: object, returns: bool = True) -> bool:
     """Whether the graph shows that `earlier` can never be followed by `later`."""
-    if graph is None or not isinstance(later, str) or later not in graph.kind:
+    if graph is None or not graph.linked or not isinstance(later, str) or later not in graph.kind:
         return False
     return later not in graph.reach(graph.succ(earlier, returns), returns=returns)
 

@@ -5,10 +5,14 @@ asks the pure engine what happens, writes the new state, tasks and candidates, a
 events of its history. Web pages, the REST API, the CLI and timers all call these functions.
 """
 
+import hashlib
 from collections.abc import Callable
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Max
@@ -135,6 +139,28 @@ def _check_attachments(defn: engine.Definition, node_id: str, values: dict, acto
             errors[key] = [f"Unknown attachment '{missing[0]}'."]
     if errors:
         raise InvalidValues(errors)
+
+
+def do_upload_attachment(upload: File, *, actor: User) -> Attachment:
+    """Store an uploaded file; its id can then be a value of an `attachment` field."""
+    if not upload.name:
+        raise InvalidValues({"file": ["The file has no name."]})
+    if upload.size > settings.FLOWDESK_MAX_UPLOAD_BYTES:
+        limit = settings.FLOWDESK_MAX_UPLOAD_BYTES // 2**20
+        raise InvalidValues({"file": [f"The file is larger than {limit} MB."]})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic(durable=True):
+        return Attachment.objects.create(
+            file=upload,
+            name=Path(upload.name).name[:255],
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            content_type=getattr(upload, "content_type", "") or "",
+            uploaded_by=actor,
+        )
 
 
 # --- acting on tasks --------------------------------------------------------------------------

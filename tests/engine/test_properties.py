@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,6 +28,7 @@ from flowdesk.engine import (
     TaskClosed,
     TaskOpened,
 )
+from flowdesk.engine._machine import Run
 
 from .conftest import FakeDirectory, make_ctx
 from .strategies import POOL, workflows
@@ -127,6 +131,23 @@ def _check_one_token_per_region(defn: Definition, tasks: dict[int, dict]) -> Non
             assert None not in assignees and len(set(assignees)) == len(assignees)
 
 
+@contextmanager
+def _watching_joins() -> Iterator[None]:
+    """A token must never reach a join twice by the same transition before the join fires:
+    that would be a duplicate token (a join fired twice upstream, or a stray branch)."""
+    original = Run._join
+
+    def checked(self: Run, node, arrival):
+        arrived = self.state["joins"].get(node.id, [])
+        assert arrival.index not in arrived, (
+            f"a second token reached {node.id} from {arrival.source}"
+        )
+        return original(self, node, arrival)
+
+    with patch.object(Run, "_join", checked):
+        yield
+
+
 def _finish(defn: Definition, state: dict, ctx) -> dict:
     """Approve and complete everything (loops told to stop): the ticket must finish."""
     if state["status"] == "suspended":
@@ -152,6 +173,11 @@ def _finish(defn: Definition, state: dict, ctx) -> dict:
 @SETTINGS
 @given(doc=workflows, data=st.data())
 def test_random_runs_keep_the_engine_promises(doc, data):
+    with _watching_joins():
+        _random_run(doc, data)
+
+
+def _random_run(doc: dict, data: st.DataObject) -> None:
     defn = Definition.from_document(doc)
     ctx = make_ctx(_directory(), requester="ann", business=None)
     start_values = _values(defn, defn.start, data)
@@ -181,8 +207,9 @@ def test_generated_workflows_finish_when_everyone_approves(doc):
     defn = Definition.from_document(doc)
     ctx = make_ctx(_directory(), requester="ann", business=None)
     values = {key: False for key in defn.node(defn.start).fields}
-    result = engine.start(defn, ctx, actor="ann", values=values)
-    _check(defn, {}, result)
-    final = _finish(defn, result.state, ctx)
+    with _watching_joins():
+        result = engine.start(defn, ctx, actor="ann", values=values)
+        _check(defn, {}, result)
+        final = _finish(defn, result.state, ctx)
     assert final["status"] == "finished"
     assert final["tasks"] == {} and final["joins"] == {} and final["approvals"] == {}

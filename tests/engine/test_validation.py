@@ -486,8 +486,12 @@ INVALID = [
     ),
     (
         "branch-transition-needs-outcome",
-        [S("nodes[1].approval", {"on_reject": "branch"})],
-        "transitions[1]",
+        [
+            S("nodes[1].approval", {"on_reject": "branch"}),
+            S("transitions[1].outcome", "approved"),
+            A("transitions", go("review", "submit")),
+        ],
+        "transitions[9]",
         "needs outcome: approved or rejected",
     ),
     (
@@ -806,7 +810,11 @@ INVALID = [
     # --- parallel blocks ------------------------------------------------------------------------
     (
         "split-branch-to-end",
-        [S("transitions[7].to", "done"), A("nodes", {"id": "j2", "type": "parallel_join"})],
+        [
+            S("transitions[7].to", "done"),
+            A("nodes", task("extra")),
+            A("transitions", go("split", "extra"), go("extra", "join")),
+        ],
         "nodes[3]",
         "its branches do not all meet at one parallel_join before an end",
     ),
@@ -847,7 +855,7 @@ INVALID = [
         "branch-leaves-block",
         [
             S("nodes[3]", {"id": "b", "type": "exclusive"}),
-            A("fields", {"key": "f", "type": "boolean", "label": "F"}),
+            S("fields", [{"key": "f", "type": "boolean", "label": "F"}]),
             S("transitions[4]", go("b", "join", when={"field": "f", "op": "eq", "value": True})),
             A("transitions", go("b", "s", default=True)),
         ],
@@ -859,7 +867,7 @@ INVALID = [
         "block-entered",
         [
             A("nodes", {"id": "g", "type": "exclusive"}),
-            A("fields", {"key": "f", "type": "boolean", "label": "F"}),
+            S("fields", [{"key": "f", "type": "boolean", "label": "F"}]),
             S("transitions[0].to", "g"),
             A(
                 "transitions",
