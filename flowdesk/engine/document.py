@@ -117,19 +117,30 @@ class _Loader(_Parser, _Constructor, _CoreResolver):
 def load_document(text: str, *, filename: str = "") -> dict:
     """Parse a workflow document from YAML or JSON text; raise DocumentError if unreadable.
 
-    A `.json` file is read as JSON, a `.yaml`/`.yml` file as YAML; otherwise text that starts
-    like JSON (`{"`) is read as JSON, so that its errors read like JSON errors.
+    A `.json` file is read as JSON, a `.yaml`/`.yml` file as YAML. Other text that starts like
+    JSON (`{"`) is read as JSON, then as YAML, and if both fail the JSON error is given.
     Only the syntax and the top-level shape are checked here: see `validate_document`.
     """
     text = text.removeprefix("\ufeff")
     suffix = filename.lower().rpartition(".")[2] if "." in filename else ""
     if suffix == "json":
         data = _load_json(text)
-    elif suffix not in {"yaml", "yml"} and re.match(r'\s*[{\[]\s*["{\[\]}]', text):
-        data = _load_json(text)  # starts like JSON ({"key": ...); YAML's {key: ...} does not
+    elif suffix not in {"yaml", "yml"} and re.match(r'\s*\{\s*["}]', text):
+        data = _load_json_or_yaml(text)
     else:
         data = _load_yaml(text)
     return _top_level(data)
+
+
+def _load_json_or_yaml(text: str) -> Any:
+    """Text that starts like JSON: JSON's error if it is neither JSON nor YAML."""
+    try:
+        return _load_json(text)
+    except DocumentError as json_error:
+        try:
+            return _load_yaml(text)
+        except DocumentError:
+            raise json_error from None
 
 
 def _load_json(text: str) -> Any:
@@ -271,6 +282,15 @@ def _represent_str(dumper: _Dumper, data: str) -> yaml.Node:
     return dumper.represent_scalar(_TAG + "str", data, style=style)
 
 
+class _Block(dict):
+    """The top-level mapping: always in block style."""
+
+
+def _represent_block(dumper: _Dumper, data: _Block) -> yaml.Node:
+    return dumper.represent_mapping(_TAG + "map", data.items(), flow_style=False)
+
+
+_Dumper.add_representer(_Block, _represent_block)
 _Dumper.add_representer(dict, _represent_dict)
 _Dumper.add_representer(list, _represent_list)
 _Dumper.add_representer(str, _represent_str)
@@ -282,6 +302,6 @@ def dump_document(doc: dict, fmt: Literal["yaml", "json"] = "yaml") -> str:
         return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     if fmt != "yaml":
         raise ValueError(f"Unknown format {fmt!r}: use yaml or json.")
-    text = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
+    text = yaml.dump(_Block(doc), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     # A blank line before each top-level list (fields, nodes, transitions).
     return re.sub(r"\n(?=[^\s#][^\n]*:\n  - )", "\n\n", text)

@@ -50,7 +50,8 @@ def check_value(field: dict, value: object) -> object:
 
 def option_values(field: dict) -> list[Any]:
     """The allowed values of a select/multiselect (options are `{value, label}` or plain)."""
-    return [opt["value"] if isinstance(opt, dict) else opt for opt in field.get("options", [])]
+    options = field.get("options") or []
+    return [opt.get("value") if isinstance(opt, dict) else opt for opt in options]
 
 
 # --- one checker per type ---------------------------------------------------------------
@@ -223,7 +224,11 @@ def _attachment(field: dict, value: object) -> list[str]:
 
 
 def _table(field: dict, value: object) -> list[dict]:
-    columns = {column["key"]: column for column in field.get("columns", [])}
+    columns = {
+        column["key"]: column
+        for column in field.get("columns") or []
+        if isinstance(column, dict) and "key" in column
+    }
     rows = [
         _table_row(columns, row, number)
         for number, row in enumerate(_need_list(value, "Enter a list of rows."), start=1)
@@ -271,7 +276,13 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 def _check_pattern(field: dict, text: str) -> None:
     pattern = field.get("pattern")
-    if pattern and not _compiled(pattern).fullmatch(text):
+    if not pattern:
+        return
+    try:
+        compiled = _compiled(pattern)
+    except re.error:
+        raise ValueError("This field's pattern is broken; ask an administrator.") from None
+    if not compiled.fullmatch(text):
         raise ValueError("Enter a value in the expected format.")
 
 
@@ -281,10 +292,11 @@ def _num(bound: object) -> str:
 
 
 def _check_length(field: dict, text: str) -> None:
-    if "min" in field and len(text) < field["min"]:
-        raise ValueError(f"Enter at least {_num(field['min'])} characters.")
-    if "max" in field and len(text) > field["max"]:
-        raise ValueError(f"Enter at most {_num(field['max'])} characters.")
+    low, high = to_decimal(field.get("min")), to_decimal(field.get("max"))
+    if low is not None and len(text) < low:
+        raise ValueError(f"Enter at least {_num(low)} characters.")
+    if high is not None and len(text) > high:
+        raise ValueError(f"Enter at most {_num(high)} characters.")
 
 
 def _check_range(field: dict, number: Decimal) -> None:
@@ -297,10 +309,11 @@ def _check_range(field: dict, number: Decimal) -> None:
 
 def _check_items(field: dict, items: list) -> None:
     noun = _ITEM_NOUNS.get(field.get("type", ""), "items")
-    if "min" in field and len(items) < field["min"]:
-        raise ValueError(f"Give at least {_num(field['min'])} {noun}.")
-    if "max" in field and len(items) > field["max"]:
-        raise ValueError(f"Give at most {_num(field['max'])} {noun}.")
+    low, high = to_decimal(field.get("min")), to_decimal(field.get("max"))
+    if low is not None and len(items) < low:
+        raise ValueError(f"Give at least {_num(low)} {noun}.")
+    if high is not None and len(items) > high:
+        raise ValueError(f"Give at most {_num(high)} {noun}.")
 
 
 def _need_list(value: object, message: str) -> list:

@@ -322,6 +322,17 @@ class _Doc:
         return found
 
     @cached_property
+    def sound_fields(self) -> dict[str, dict]:
+        """The fields whose definitions passed the schema (safe to compare values with)."""
+        found: dict[str, dict] = {}
+        for i, item in self.items("fields"):
+            key = item.get("key")
+            if isinstance(key, str) and self.fields.get(key) is item:
+                if _definition_sound(self, ("fields", i), item):
+                    found[key] = item
+        return found
+
+    @cached_property
     def nodes(self) -> dict[str, tuple[int, dict]]:
         found: dict[str, tuple[int, dict]] = {}
         for i, item in self.items("nodes"):
@@ -330,8 +341,12 @@ class _Doc:
         return found
 
     def kind(self, node_id: str) -> str | None:
+        """The node's type; "" if its type is not valid, None if there is no such node."""
         entry = self.nodes.get(node_id)
-        return entry[1].get("type") if entry else None
+        if entry is None:
+            return None
+        kind = entry[1].get("type")
+        return kind if _one_of(kind, NODE_TYPES) else ""
 
     def catalog(self, name: str) -> set[str] | None:
         return getattr(self.directory, name)() if self.directory is not None else None
@@ -501,10 +516,10 @@ def _check_field_test(d: _Doc, loc: Loc, cond: dict, scope: _Scope) -> None:
     if key == scope.owner:
         d.add((*loc, "field"), "a field's condition cannot depend on the field itself")
         return
-    kind = item.get("type")
-    allowed = OPERATORS_BY_TYPE.get(kind) if isinstance(kind, str) else None
-    if allowed is None or not _complete(item):
+    if key not in d.sound_fields or not _complete(item):
         return  # the field definition itself is reported
+    kind = item["type"]
+    allowed = OPERATORS_BY_TYPE.get(kind, frozenset())
     if op not in allowed:
         ops = ", ".join(o for o in _operator_order() if o in allowed)
         d.add((*loc, "op"), f"'{op}' does not apply to {_a(kind)} field; use one of: {ops}")
@@ -556,7 +571,7 @@ def _check_result_test(d: _Doc, loc: Loc, cond: dict, scope: _Scope) -> None:
     kind = d.kind(node_id)
     if kind is None:
         d.add((*loc, "result"), f"no node has the id '{node_id}'{_did_you_mean(node_id, d.nodes)}")
-    elif kind != "approval":
+    elif kind and kind != "approval":
         d.add((*loc, "result"), f"'{node_id}' is {_a(kind)} node; 'result' names an approval node")
     elif _never_before(scope.graph, node_id, scope.gateway):
         d.add(
@@ -644,7 +659,7 @@ def _check_handler(d: _Doc, loc: Loc, target: str, node: dict, graph: _Graph | N
     kind = d.kind(target)
     if kind is None:
         d.add((*loc, "node"), f"no node has the id '{target}'{_did_you_mean(target, d.nodes)}")
-    elif kind not in HUMAN_NODE_TYPES:
+    elif kind and kind not in HUMAN_NODE_TYPES:
         d.add(
             (*loc, "node"),
             f"'{target}' is {_a(kind)} node; node_handler names a human node "
@@ -659,7 +674,7 @@ def _check_return(d: _Doc, loc: Loc, node: dict, graph: _Graph | None) -> None:
     kind = d.kind(target)
     if kind is None:
         d.add(loc, f"no node has the id '{target}'{_did_you_mean(target, d.nodes)}")
-    elif kind not in HUMAN_NODE_TYPES:
+    elif kind and kind not in HUMAN_NODE_TYPES:
         d.add(loc, f"'{target}' is {_a(kind)} node; return_to names a start, task or approval node")
     elif target == node.get("id"):
         d.add(loc, "an approval cannot return to itself; name an earlier node")

@@ -4,7 +4,8 @@ A workflow is `submit → <sequence> → done`. A sequence holds 1-3 items; an i
 approval (random mode, order and on_reject), an if/else choice, a loop (a head task whose
 field decides, at a gateway after the body, whether to go round again) or a parallel block of
 2-3 branches (each a sequence, or occasionally empty). Every item has one entry and one exit,
-so each branch reaches its join by exactly one transition, as validation demands.
+so each branch reaches its join by exactly one transition, as validation demands (paths of
+a choice or of an approval's branch outcomes meet again at a task).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
+
+from flowdesk.engine import Definition
 
 POOL = ("ann", "ben", "cat", "dan", "eve")
 MODES = ("single", "any", "all", "quorum", "percentage")
@@ -76,7 +79,7 @@ class _Builder:
         key = f"note_{self.count + 1}"
         self.fields.append({"key": key, "type": "text", "label": key, "required": required})
         if skip:
-            extra = {"operators": [{"type": "business_role", "role": "nobody"}],
+            extra = {"operators": [{"type": "general_role", "role": "nobody"}],
                      "on_unassigned": "skip"}  # fmt: skip
         else:
             extra = {"operators": [{"type": "users", "users": list(POOL[:2])}]}
@@ -100,12 +103,12 @@ class _Builder:
         earlier.append(node_id)
         if on_reject != "branch":
             return node_id, {}
-        merge = self.new("m", "exclusive")
+        merge = self._merge()
         rework = self.new("r", "task", operators=[{"type": "users", "users": ["cat"]}])
         self.link((node_id, {"outcome": "approved"}), merge)
         self.link((node_id, {"outcome": "rejected"}), rework)
         self.link((rework, {}), merge)
-        return merge, {"default": True}
+        return merge, {}
 
     def _choice(self, item: tuple, way: Way, earlier: list[str]) -> Way:
         _, first, second = item
@@ -114,11 +117,15 @@ class _Builder:
         self.fields.append({"key": key, "type": "boolean", "label": key})
         self.start_fields.append(key)
         self.link(way, gate)
-        merge = self.new("m", "exclusive")
+        merge = self._merge()
         when = {"field": key, "op": "eq", "value": True}
         for branch, extra in ((first, {"when": when}), (second, {"default": True})):
             self.link(self.sequence(branch, (gate, extra), list(earlier)), merge)
-        return merge, {"default": True}
+        return merge, {}
+
+    def _merge(self) -> str:
+        # paths meet at a task: validation wants every exclusive gateway to have a condition
+        return self.new("m", "task", operators=[{"type": "users", "users": ["eve"]}])
 
     def _loop(self, item: tuple, way: Way, earlier: list[str]) -> Way:
         _, body = item
@@ -155,7 +162,7 @@ def build(seq: list) -> dict:
     builder.nodes.append({"id": "done", "type": "end", "name": "Done"})
     builder.link(way, "done")
     builder.nodes[0]["fields"] = builder.start_fields
-    return {
+    doc = {
         "key": "generated",
         "name": "Generated",
         "type": "change",
@@ -164,6 +171,21 @@ def build(seq: list) -> dict:
         "nodes": builder.nodes,
         "transitions": builder.transitions,
     }
+    _only_returns_validation_accepts(doc)
+    return doc
+
+
+def _only_returns_validation_accepts(doc: dict) -> None:
+    """A rejection may return within its branch, out of its block, or into a block it comes
+    after; not into a different block of the same region (the engine copes, validation
+    refuses). Such picks go back to submit instead."""
+    contexts = Definition.from_document(doc).contexts
+    for node in doc["nodes"]:
+        target = node.get("approval", {}).get("return_to")
+        if target:
+            here, there = contexts[node["id"]], contexts[target]
+            if here[: len(there)] != there and there[: len(here)] != here:
+                node["approval"]["return_to"] = "submit"
 
 
 workflows = sequences.map(build)

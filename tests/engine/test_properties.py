@@ -213,3 +213,12 @@ def test_generated_workflows_finish_when_everyone_approves(doc):
         final = _finish(defn, result.state, ctx)
     assert final["status"] == "finished"
     assert final["tasks"] == {} and final["joins"] == {} and final["approvals"] == {}
+
+
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=workflows)
+def test_generated_workflows_pass_validation(doc):
+    """The engine is tested on documents the validator accepts, not on a private dialect."""
+    validation = pytest.importorskip("flowdesk.engine.validation")
+    assert validation.validate_document(doc) == []

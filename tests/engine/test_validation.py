@@ -1229,8 +1229,10 @@ def test_json_syntax_error_is_json_style() -> None:
 
 
 def test_json_detected_by_content() -> None:
-    [problem] = _load_error('{"key": "x",\n "name": }')
-    assert problem.path == "line 2" and "Expecting value" in problem.message
+    [problem] = _load_error('{"key": "x",\n "name": "y" "type": "change"}')
+    assert problem.path == "line 2" and "Expecting ',' delimiter" in problem.message
+    # JSON is YAML: what reads as YAML is accepted (and then validated)
+    assert load_document('{"key": "x", "name": }') == {"key": "x", "name": None}
 
 
 def test_yaml_flow_mapping_is_not_mistaken_for_json() -> None:
