@@ -51,6 +51,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_filters",
+    "django_htmx",
     "flowdesk.directory",
     "flowdesk.workflows",
     "flowdesk.catalog",
@@ -69,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -129,4 +134,10 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 FLOWDESK_MAX_UPLOAD_BYTES = int(os.environ.get("FLOWDESK_MAX_UPLOAD_MB", "50")) * 2**20
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOCALE_PATHS = [BASE_DIR / "locale"]
+
+# The REST API (flowdesk/api): owned by the API app; see docs/api.md.
+REST_FRAMEWORK: dict = {}
+SPECTACULAR_SETTINGS: dict = {"TITLE": "Flowdesk API", "VERSION": "1"}
