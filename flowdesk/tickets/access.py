@@ -3,7 +3,8 @@
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import Http404
 
-from flowdesk.tickets.models import Task, Ticket
+from flowdesk.directory.access import is_flowdesk_admin
+from flowdesk.tickets.models import Task, TaskCandidate, Ticket
 
 
 def access_ticket(user: AbstractBaseUser, sn: str) -> Ticket:
@@ -29,3 +30,12 @@ def access_task(user: AbstractBaseUser, pk: int) -> Task:
     if task is None:
         raise Http404(f"No task {pk}.")
     return task
+
+
+def is_candidate(task: Task, user: AbstractBaseUser) -> bool:
+    return TaskCandidate.objects.filter(task=task, user=user).exists()
+
+
+def is_manager(ticket: Ticket, user: AbstractBaseUser) -> bool:
+    """Admins and the service's owners manage its tickets (suspend, terminate, transfer)."""
+    return is_flowdesk_admin(user) or ticket.service.owners.filter(pk=user.pk).exists()

@@ -7,13 +7,13 @@ events of its history. Web pages, the REST API, the CLI and timers all call thes
 
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.files import File
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
 from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -21,10 +21,11 @@ from django.utils import timezone
 from flowdesk import engine
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
-from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
+from flowdesk.texts import localized
+from flowdesk.tickets.access import is_candidate, is_manager
 from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
 from flowdesk.tickets.models import (
     SERIAL_PREFIXES,
@@ -238,7 +239,7 @@ def do_transfer_task(
     with transaction.atomic(durable=True):
         ticket, task = _lock_task(task)
         _check_open(ticket, task)
-        if not (_is_candidate(task, actor) or _is_manager(ticket, actor)):
+        if not (is_candidate(task, actor) or is_manager(ticket, actor)):
             raise NotAllowed(
                 "Only a handler of this step, a service owner or an admin may transfer it."
             )
@@ -280,7 +281,7 @@ def do_claim_task(task: Task, *, actor: User, source: str = "web") -> Ticket:
             raise NotAllowed("This step does not need to be claimed; act on it directly.")
         if task.assignee_id is not None:
             raise NotAllowed(f"This task was already claimed by {task.assignee.get_username()}.")
-        if not _is_candidate(task, actor):
+        if not is_candidate(task, actor):
             raise NotAllowed("You are not a handler of this step.")
         task.assignee = actor
         task.save(update_fields=["assignee"])
@@ -306,14 +307,14 @@ def _act_on_task(
     with transaction.atomic(durable=True):
         ticket, task = _lock_task(task)
         _check_open(ticket, task)
-        if not _is_candidate(task, actor):
+        if not is_candidate(task, actor):
             raise NotAllowed(f"You are not a handler of step '{_node_name(ticket, task.node_id)}'.")
         if task.needs_claim:
             raise NotAllowed("Claim this task before acting on it.")
         defn = ticket.version.definition
         if values:
             _check_attachments(defn, task.node_id, values, actor)
-        result = step(defn, ticket.state, _context(ticket))
+        result = step(defn, ticket.state, engine_context(ticket))
         _record(
             ticket,
             result,
@@ -344,10 +345,6 @@ def _check_open(ticket: Ticket, task: Task) -> None:
         )
     if ticket.status != Ticket.Status.RUNNING:
         raise engine.NotRunning(ticket.status)
-
-
-def _is_candidate(task: Task, user: User) -> bool:
-    return TaskCandidate.objects.filter(task=task, user=user).exists()
 
 
 # --- acting on the ticket ---------------------------------------------------------------------
@@ -412,14 +409,10 @@ def do_terminate_ticket(ticket: Ticket, *, actor: User, reason: str, source: str
 
 def _manager_only(verb: str) -> Callable[[Ticket, User], None]:
     def check(ticket: Ticket, actor: User) -> None:
-        if not _is_manager(ticket, actor):
+        if not is_manager(ticket, actor):
             raise NotAllowed(f"Only an admin or an owner of the service may {verb} this ticket.")
 
     return check
-
-
-def _is_manager(ticket: Ticket, user: User) -> bool:
-    return is_flowdesk_admin(user) or ticket.service.owners.filter(pk=user.pk).exists()
 
 
 def _act_on_ticket(
@@ -436,7 +429,7 @@ def _act_on_ticket(
         ticket = _lock_ticket(ticket.pk)
         if check is not None:
             check(ticket, actor)
-        result = step(ticket.version.definition, ticket.state, _context(ticket))
+        result = step(ticket.version.definition, ticket.state, engine_context(ticket))
         _record(ticket, result, actor=actor, kind=kind, comment=comment, source=source)
     return ticket
 
@@ -524,7 +517,8 @@ def _lock_ticket(pk: int) -> Ticket:
     )
 
 
-def _context(ticket: Ticket) -> engine.Context:
+def engine_context(ticket: Ticket) -> engine.Context:
+    """What the engine needs to know of the ticket's world, as of now."""
     return engine.Context(
         now=iso(timezone.now()),
         requester=ticket.requester.get_username(),
@@ -539,8 +533,7 @@ def _owner_names(service: Service) -> tuple[str, ...]:
 
 
 def _node_name(ticket: Ticket, node_id: str) -> str:
-    name = ticket.version.definition.node(node_id).name
-    return name.get("en", node_id) if isinstance(name, dict) else (name or node_id)
+    return localized(ticket.version.definition.node(node_id).name, node_id)
 
 
 def _require_text(text: str, field: str, message: str) -> None:

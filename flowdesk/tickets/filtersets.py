@@ -1,0 +1,49 @@
+"""One FilterSet for ticket lists, shared by the workbench pages and the API."""
+
+import django_filters
+from django.db.models import Q, QuerySet
+
+from flowdesk.tickets.models import Task, Ticket
+
+SCOPES = [
+    ("todo", "To do"),
+    ("mine", "My requests"),
+    ("handled", "Handled by me"),
+    ("followed", "Followed"),
+]
+
+
+class TicketFilterSet(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label="Serial number or title")
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
+    service = django_filters.CharFilter(field_name="service__key")
+    business = django_filters.CharFilter(field_name="business__key")
+    requester = django_filters.CharFilter(field_name="requester__username")
+    type = django_filters.CharFilter(field_name="service__workflow__type")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    scope = django_filters.ChoiceFilter(choices=SCOPES, method="in_scope")
+
+    class Meta:
+        model = Ticket
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        return (
+            queryset.filter(Q(sn__iexact=value) | Q(title__icontains=value)) if value else queryset
+        )
+
+    def in_scope(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        user = self.request.user
+        if value == "todo":
+            return queryset.filter(
+                pk__in=Task.objects.filter(candidates__user=user).values("ticket")
+            )
+        if value == "mine":
+            return queryset.filter(requester=user)
+        if value == "handled":
+            return queryset.filter(pk__in=Task.objects.filter(handled_by=user).values("ticket"))
+        if value == "followed":
+            return queryset.filter(follows__user=user)
+        return queryset

@@ -1,0 +1,111 @@
+"""Read-side answers shared by the web pages and the API: what a user may do on a ticket or
+task, and the per-step snapshots of its history. (Writes live in actions.py.)"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from flowdesk import engine
+from flowdesk.texts import localized
+from flowdesk.tickets.access import is_candidate, is_manager
+from flowdesk.tickets.actions import engine_context
+from flowdesk.tickets.models import Event, Follow, Task, Ticket
+
+# Event kinds that carry the values a person submitted at a step.
+VALUE_EVENTS = ("submitted", "completed", "approved", "rejected")
+
+
+def task_actions(user: AbstractBaseUser, task: Task) -> list[str]:
+    """The task actions `user` may take now, in the order a page shows them."""
+    ticket = task.ticket
+    if task.status != Task.Status.OPEN or ticket.status != Ticket.Status.RUNNING:
+        return []
+    candidate, manager = is_candidate(task, user), is_manager(ticket, user)
+    if task.needs_claim:
+        return (["claim"] if candidate else []) + (["transfer"] if candidate or manager else [])
+    actions = []
+    if candidate:
+        defn = ticket.version.definition
+        is_approval = defn.node(task.node_id).type == "approval"
+        actions += ["approve", "reject"] if is_approval else ["complete"]
+        if engine.return_targets(defn, ticket.state, task.key):
+            actions.append("return")
+    if candidate or manager:
+        actions.append("transfer")
+    return actions
+
+
+def return_targets(task: Task) -> list[str]:
+    """Earlier steps the task may send the ticket back to."""
+    return engine.return_targets(task.ticket.version.definition, task.ticket.state, task.key)
+
+
+def ticket_actions(user: AbstractBaseUser, ticket: Ticket) -> list[str]:
+    """The ticket-level actions `user` may take now."""
+    following = Follow.objects.filter(ticket=ticket, user=user).exists()
+    actions = ["comment", "unfollow" if following else "follow"]
+    running = ticket.status == Ticket.Status.RUNNING
+    if running and (ticket.requester_id == user.pk or following):
+        actions.append("urge")
+    defn = ticket.version.definition
+    if engine.can_withdraw(defn, ticket.state, engine_context(ticket), user.get_username()):
+        actions.append("withdraw")
+    if is_manager(ticket, user):
+        if running:
+            actions.append("suspend")
+        if ticket.status == Ticket.Status.SUSPENDED:
+            actions.append("resume")
+        if not ticket.is_ended:
+            actions.append("terminate")
+    return actions
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one person submitted at one step: kept as it was, whatever came later."""
+
+    node: str
+    node_name: str
+    kind: str
+    by: str
+    at: datetime
+    values: dict
+
+
+def snapshots(ticket: Ticket) -> list[Snapshot]:
+    defn = ticket.version.definition
+    events = ticket.events.filter(kind__in=VALUE_EVENTS).select_related("actor").order_by("seq")
+    return [
+        Snapshot(
+            node=event.node_id,
+            node_name=localized(defn.node(event.node_id).name, event.node_id),
+            kind=event.kind,
+            by=event.actor.get_username(),
+            at=event.at,
+            values=event.data.get("values", {}),
+        )
+        for event in events
+    ]
+
+
+def end_reason(ticket: Ticket) -> str | None:
+    """Why the ticket ended ("finished", "rejected at coordinate", ...), None while open."""
+    if not ticket.is_ended:
+        return None
+    event = ticket.events.filter(kind="ended").order_by("-seq").first()
+    return event.data.get("reason") if event else None
+
+
+def current_steps(ticket: Ticket) -> list[tuple[str, str]]:
+    """(node id, localized name) of the steps the ticket waits at."""
+    defn = ticket.version.definition
+    return [
+        (node_id, localized(defn.node(node_id).name, node_id))
+        for node_id in engine.current_nodes(ticket.state)
+    ]
+
+
+def history(ticket: Ticket) -> QuerySet[Event]:
+    return ticket.events.select_related("actor").order_by("seq")
