@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test run serve migrate demo test test-fast lint format clean
+.PHONY: install install-test browser run serve migrate demo test test-fast lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ install: $(BIN)/python
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
+
+# The browser tests drive Debian's chromium (Playwright cannot download browsers here);
+# the CJK font makes Chinese pages readable in screenshots.
+browser:
+	@command -v chromium >/dev/null && fc-list | grep -qi wqy || { \
+	  apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
 migrate: install
 	$(BIN)/flowdesk migrate --no-input
@@ -29,12 +35,12 @@ run: demo
 
 # The whole suite: unit, service layer, property-based (slow) and, with DATABASE_URL pointing at
 # PostgreSQL, the concurrency tests.
-test: install-test
+test: install-test browser
 	$(BIN)/pytest
 
-# Everything but the slow property-based tests, for the edit-test loop.
+# Everything but the slow property-based, browser and fuzz tests, for the edit-test loop.
 test-fast: install-test
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow and not browser and not fuzz"
 
 lint: install-test
 	$(BIN)/ruff check .
