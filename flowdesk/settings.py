@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "flowdesk.api",
     "flowdesk.web",
     "flowdesk.demo",
+    "flowdesk.client",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "flowdesk.web.middleware.TimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -90,6 +92,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "flowdesk.web.context_processors.navigation",
             ],
         },
     },
@@ -139,5 +142,36 @@ LOGIN_REDIRECT_URL = "/"
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # The REST API (flowdesk/api): owned by the API app; see docs/api.md.
-REST_FRAMEWORK: dict = {}
-SPECTACULAR_SETTINGS: dict = {"TITLE": "Flowdesk API", "VERSION": "1"}
+INSTALLED_APPS += ["drf_spectacular_sidecar"]  # Swagger UI served from our static files, no CDN
+REST_FRAMEWORK = {
+    # Token first: its challenge makes anonymous requests 401, not 403.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "flowdesk.api.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["flowdesk.api.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "flowdesk.api.schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "flowdesk.api.problems.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flowdesk API",
+    "VERSION": "1",
+    "DESCRIPTION": "Change and release management. Guide: docs/api.md.",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "TicketStatusEnum": "flowdesk.tickets.models.Ticket.Status",
+        "TaskStatusEnum": "flowdesk.tickets.models.Task.Status",
+        "TaskActionEnum": "flowdesk.api.serializers.tickets.TASK_ACTIONS",
+        "TicketActionEnum": "flowdesk.api.serializers.tickets.TICKET_ACTIONS",
+    },
+}

@@ -1,9 +1,16 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from flowdesk.web.views import LoginView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("flowdesk.api.urls")),
+    path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("catalog/", include("flowdesk.catalog.urls")),
+    path("manage/", include("flowdesk.web.manage_urls")),
+    path("designer/", include("flowdesk.workflows.urls")),
+    path("", include("flowdesk.tickets.urls")),
     path("", include("flowdesk.web.urls")),
 ]

@@ -37,3 +37,26 @@ class ApiToken(models.Model):
 
 def new_token_value() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class IdempotencyKey(models.Model):
+    """An `Idempotency-Key` a user sent with a create, and the ticket it created.
+
+    The row is written before the ticket (a reservation, `ticket` null) so a concurrent retry
+    with the same key hits the unique constraint instead of creating a second ticket.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    ticket = models.ForeignKey(
+        "tickets.Ticket", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="unique_idempotency_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

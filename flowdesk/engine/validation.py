@@ -299,6 +299,7 @@ class _Doc:
     bad: set[Loc]
     directory: RoleCatalog | None
     found: list[tuple[Loc, str]] = field(default_factory=list)
+    asked: dict[str, set[str] | None] = field(default_factory=dict)
 
     def add(self, loc: Loc, message: str) -> None:
         self.found.append((loc, message))
@@ -327,9 +328,9 @@ class _Doc:
         found: dict[str, dict] = {}
         for i, item in self.items("fields"):
             key = item.get("key")
-            if isinstance(key, str) and self.fields.get(key) is item:
-                if _definition_sound(self, ("fields", i), item):
-                    found[key] = item
+            first = isinstance(key, str) and self.fields.get(key) is item
+            if first and _definition_sound(self, ("fields", i), item):
+                found[key] = item
         return found
 
     @cached_property
@@ -349,7 +350,12 @@ class _Doc:
         return kind if _one_of(kind, NODE_TYPES) else ""
 
     def catalog(self, name: str) -> set[str] | None:
-        return getattr(self.directory, name)() if self.directory is not None else None
+        """`business_roles`, `general_roles` or `users` of the directory (asked once each)."""
+        if self.directory is None:
+            return None
+        if name not in self.asked:
+            self.asked[name] = getattr(self.directory, name)()
+        return self.asked[name]
 
 
 def _rule_problems(
@@ -966,24 +972,53 @@ def _check_gateway_loops(d: _Doc, g: _Graph) -> None:
 # --- parallel blocks -------------------------------------------------------------------------
 
 
-def _dominators(order: list[str], preds: dict[str, list[str]], root: str) -> dict[str, set[str]]:
-    """For each node, the nodes every path from `root` to it passes (itself included)."""
-    dom = {node: set(order) for node in order}
-    dom[root] = {root}
+def _dominator_tree(root: str, succ: dict[str, list[str]]) -> dict[str, str]:
+    """Immediate dominators of the nodes reachable from `root` (Cooper, Harvey and Kennedy):
+    every path from `root` to a node passes its dominators."""
+    order, seen, stack = [], {root}, [(root, iter(succ[root]))]
+    while stack:  # depth-first, to number the nodes in reverse postorder
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            order.append(node)
+            stack.pop()
+        elif child not in seen:
+            seen.add(child)
+            stack.append((child, iter(succ[child])))
+    order.reverse()
+    rank = {node: i for i, node in enumerate(order)}
+    preds: dict[str, list[str]] = {node: [] for node in order}
+    for node in order:
+        for child in succ[node]:
+            preds[child].append(node)
+    idom = {root: root}
     changed = True
     while changed:
         changed = False
-        for node in order:
-            sets = [dom[p] for p in preds[node] if p in dom]
-            new = {node} | (set.intersection(*sets) if sets and node != root else set())
-            if new != dom[node]:
-                dom[node], changed = new, True
-    return dom
+        for node in order[1:]:
+            new = None
+            for pred in (p for p in preds[node] if p in idom):
+                new = pred if new is None else _meet(pred, new, idom, rank)
+            if new is not None and idom.get(node) != new:
+                idom[node], changed = new, True
+    return idom
 
 
-def _immediate(dom: dict[str, set[str]], node: str) -> str | None:
-    strict = dom[node] - {node}
-    return next((other for other in strict if dom[other] == strict), None)
+def _meet(a: str, b: str, idom: dict[str, str], rank: dict[str, int]) -> str:
+    while a != b:
+        while rank[a] > rank[b]:
+            a = idom[a]
+        while rank[b] > rank[a]:
+            b = idom[b]
+    return a
+
+
+def _dominated(node: str, by: str, idom: dict[str, str]) -> bool:
+    while node != by:
+        if idom.get(node, node) == node:
+            return False
+        node = idom[node]
+    return True
 
 
 def _check_blocks(d: _Doc, g: _Graph) -> None:
@@ -993,10 +1028,10 @@ def _check_blocks(d: _Doc, g: _Graph) -> None:
     if not splits and "parallel_join" not in g.kind.values():
         return
     assert g.start is not None
-    dom = _dominators(order, {n: g.pred(n) for n in order}, g.start)
-    after = {n: g.succ(n) + ([_EXIT] if g.kind[n] == "end" else []) for n in order}
-    post = _dominators([*order, _EXIT], {**after, _EXIT: []}, _EXIT)
-    closing = {split: _immediate(post, split) for split in splits}
+    dom = _dominator_tree(g.start, {n: g.succ(n) for n in order})
+    ends = [n for n in order if g.kind[n] == "end"]
+    post = _dominator_tree(_EXIT, {_EXIT: ends, **{n: g.pred(n) for n in order}})
+    closing = {split: post.get(split) for split in splits}
     if not all([_closes(d, g, split, join) for split, join in closing.items()]):
         return
     if not _check_join_matches(d, g, closing):
@@ -1005,7 +1040,10 @@ def _check_blocks(d: _Doc, g: _Graph) -> None:
     sound = True
     for split, join in closing.items():
         assert join is not None
-        inside = {n for n in order if split in dom[n] and join in post[n]} - {split, join}
+        inside = {n for n in order if _dominated(n, split, dom) and _dominated(n, join, post)} - {
+            split,
+            join,
+        }
         sound &= _block_edges(d, g, split, join, inside)
         sound &= _branches(d, g, split, join, inside, contexts)
     if sound:

@@ -1,7 +1,14 @@
 from django.urls import path
-from django.views.generic import RedirectView
+
+from flowdesk.web import views
 
 app_name = "web"
 
-# The pages of issue "Flowdesk web" come here; until then the admin site is the way in.
-urlpatterns = [path("", RedirectView.as_view(pattern_name="admin:index"), name="home")]
+urlpatterns = [
+    path("", views.workbench, name="home"),
+    path("profile/", views.profile, name="profile"),
+    path("profile/tokens/", views.token_create, name="token_create"),
+    path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token_revoke"),
+    path("i18n/setlang/", views.set_language, name="set_language"),
+    path("users/search/", views.user_search, name="user_search"),
+]

@@ -28,12 +28,17 @@ def _check_designer(actor: AbstractBaseUser | None) -> None:
 
 
 def do_save_draft(
-    document: object, *, actor: AbstractBaseUser | None, strict: bool = False
+    document: object,
+    *,
+    actor: AbstractBaseUser | None,
+    strict: bool = False,
+    layout: dict[str, list[float]] | None = None,
 ) -> tuple[Workflow, list[Problem]]:
     """Create or update the draft named by the document's key.
 
     Drafts are edited freely: problems are returned, not raised, unless the document has no
     usable key, name or type, or `strict` asks for a fully valid document (import does).
+    `layout` (the designer's node positions) replaces the stored one; None keeps it.
     """
     _check_designer(actor)
     problems = validate_document(document)
@@ -51,12 +56,17 @@ def do_save_draft(
                 "name_zh": names.get("zh", ""),
                 "type": document["type"],
                 "draft": document,
+                "layout": layout or {},
             },
         )
         if not created:
             workflow.name, workflow.name_zh = names["en"], names.get("zh", "")
             workflow.type, workflow.draft = document["type"], document
-            workflow.save(update_fields=["name", "name_zh", "type", "draft", "draft_updated_at"])
+            fields = ["name", "name_zh", "type", "draft", "draft_updated_at"]
+            if layout is not None:
+                workflow.layout = layout
+                fields.append("layout")
+            workflow.save(update_fields=fields)
     return workflow, problems
 
 

@@ -26,6 +26,9 @@ class Workflow(models.Model):
     name_zh = models.CharField(_("Chinese name"), max_length=200, blank=True)
     type = models.CharField(_("type"), max_length=10, choices=WorkflowType.choices)
     draft = models.JSONField(_("draft document"))
+    # Canvas positions of the designer, {node id: [x, y]}: kept out of the document and its
+    # versions, which have no layout keys.
+    layout = models.JSONField(_("designer layout"), default=dict, blank=True)
     draft_updated_at = models.DateTimeField(_("draft updated"), auto_now=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 

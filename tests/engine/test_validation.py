@@ -1225,7 +1225,7 @@ def test_yaml_tab_hint() -> None:
 def test_json_syntax_error_is_json_style() -> None:
     [problem] = _load_error('{\n  "key": "x",\n  "name": "y"\n  "type": "change"\n}\n', "w.json")
     assert problem.path == "line 4"
-    assert "Expecting ',' delimiter (column 3)" == problem.message
+    assert problem.message == "Expecting ',' delimiter (column 3)"
 
 
 def test_json_detected_by_content() -> None:

@@ -1,0 +1,1 @@
+"""Views of the REST API: parse input, call one action, render."""

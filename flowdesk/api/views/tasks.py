@@ -1,0 +1,133 @@
+"""`/api/v1/tasks/`: the to-do list, and acting on a task."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from flowdesk.api.filtersets import TaskFilterSet
+from flowdesk.api.pagination import OldestFirstPagination
+from flowdesk.api.serializers import tickets as ser
+from flowdesk.api.views.base import ApiViewSet
+from flowdesk.api.views.tickets import ACTED
+from flowdesk.engine import InvalidValues
+from flowdesk.tickets import actions
+from flowdesk.tickets.access import access_task
+from flowdesk.tickets.models import Task, Ticket
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Open tasks of the tickets the caller may see; `todo=1`: the caller's to-do list"
+    ),
+    retrieve=extend_schema(summary="A task", responses={200: ser.TaskSerializer}),
+)
+@extend_schema(tags=["tasks"])
+class TaskViewSet(ApiViewSet):
+    lookup_value_regex = r"[0-9]{1,18}"
+    pagination_class = OldestFirstPagination
+    filterset_class = TaskFilterSet
+    serializer_class = ser.TaskBriefSerializer
+    queryset = Task.objects.none()
+
+    def visible(self) -> QuerySet:
+        return Task.objects.filter(
+            status=Task.Status.OPEN, ticket__in=Ticket.objects.visible_to(self.caller)
+        ).select_related("ticket__version", "ticket__service")
+
+    def get_object(self) -> Task:
+        return access_task(self.caller, int(self.kwargs["pk"]))
+
+    def render(self, ticket: Ticket) -> Response:
+        return Response(ser.TicketSerializer(ticket, context=self.get_serializer_context()).data)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        task = self.get_object()
+        return Response(ser.TaskSerializer(task, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        summary="Fill in and complete", request=ser.TaskValuesSerializer, responses=ACTED
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str) -> Response:
+        task, body = self.get_object(), self.parse(ser.TaskValuesSerializer)
+        return self.render(
+            actions.do_complete_task(
+                task,
+                actor=self.caller,
+                values=body["fields"],
+                comment=body["comment"],
+                source="api",
+            )
+        )
+
+    @extend_schema(summary="Approve", request=ser.TaskValuesSerializer, responses=ACTED)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str) -> Response:
+        task, body = self.get_object(), self.parse(ser.TaskValuesSerializer)
+        return self.render(
+            actions.do_approve_task(
+                task,
+                actor=self.caller,
+                values=body["fields"],
+                comment=body["comment"],
+                source="api",
+            )
+        )
+
+    @extend_schema(summary="Reject", request=ser.TaskValuesSerializer, responses=ACTED)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str) -> Response:
+        task, body = self.get_object(), self.parse(ser.TaskValuesSerializer)
+        return self.render(
+            actions.do_reject_task(
+                task,
+                actor=self.caller,
+                values=body["fields"],
+                comment=body["comment"],
+                source="api",
+            )
+        )
+
+    @extend_schema(
+        summary="Send back to an earlier step", request=ser.ReturnSerializer, responses=ACTED
+    )
+    @action(detail=True, methods=["post"], url_path="return", url_name="return")
+    def return_(self, request: Request, pk: str) -> Response:
+        task, body = self.get_object(), self.parse(ser.ReturnSerializer)
+        return self.render(
+            actions.do_return_task(
+                task, actor=self.caller, target=body["target"], reason=body["reason"], source="api"
+            )
+        )
+
+    @extend_schema(
+        summary="Hand over to another person", request=ser.TransferSerializer, responses=ACTED
+    )
+    @action(detail=True, methods=["post"])
+    def transfer(self, request: Request, pk: str) -> Response:
+        task, body = self.get_object(), self.parse(ser.TransferSerializer)
+        to_user = get_user_model().objects.filter(username=body["user"], is_active=True).first()
+        if to_user is None:
+            raise InvalidValues({"user": [f"No active user '{body['user']}'."]})
+        try:
+            ticket = actions.do_transfer_task(
+                task, actor=self.caller, to_user=to_user, comment=body["comment"], source="api"
+            )
+        except InvalidValues as exc:  # the action names the field `to_user`; the body `user`
+            raise InvalidValues(
+                {"user" if k == "to_user" else k: v for k, v in exc.errors.items()}
+            ) from exc
+        return self.render(ticket)
+
+    @extend_schema(summary="Claim a 'claim first' task", request=None, responses=ACTED)
+    @action(detail=True, methods=["post"])
+    def claim(self, request: Request, pk: str) -> Response:
+        task = self.get_object()
+        return self.render(actions.do_claim_task(task, actor=self.caller, source="api"))

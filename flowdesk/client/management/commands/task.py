@@ -1,0 +1,74 @@
+"""`flowdesk task list|approve|reject|complete` – the caller's to-do list on a Flowdesk server,
+and acting on a ticket's open task by serial number (and node) instead of by task id."""
+
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from flowdesk.client.command import FAILED, ClientCommand, connection_options, field_options
+from flowdesk.client.parsing import merge_fields
+from flowdesk.client.render import status_line, task_line, todo_line
+
+ACTIONS = {"approve": "approved", "reject": "rejected", "complete": "completed"}
+
+
+class Command(ClientCommand):
+    help = "List your open tasks and approve, reject or complete them (see docs/cli.md)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="verb", required=True, parser_class=CommandParser)
+        common, fields = connection_options(), field_options()
+        sub.add_parser("list", parents=[common], help="your to-do list")
+        for action in ACTIONS:
+            act = sub.add_parser(
+                action, parents=[common, fields], help=f"{action} your open task on a ticket"
+            )
+            act.add_argument("sn")
+            act.add_argument("--node", help="the step, when you have tasks at several")
+            act.add_argument("--comment", default="")
+
+    def handle(self, *args: object, verb: str, **options: Any) -> None:
+        if verb in ACTIONS:
+            options["action"], verb = verb, "act"
+        super().handle(*args, verb=verb, **options)
+
+    def _list(self, **_: Any) -> None:
+        tasks = self.client.todo()
+        self.emit(tasks, "\n".join(todo_line(t) for t in tasks) or "no open tasks")
+
+    def _act(
+        self,
+        action: str,
+        sn: str,
+        node: str | None,
+        comment: str,
+        field_pairs: list,
+        fields_file: dict | None,
+        **_: Any,
+    ) -> None:
+        task = choose_task(self.client.todo(ticket=sn), sn, node, action)
+        fields = merge_fields(fields_file, field_pairs)
+        ticket = self.client.act(task["id"], action, fields=fields, comment=comment)
+        self.emit(ticket, f"{ACTIONS[action]} {task['node']}: {status_line(ticket)}")
+
+
+def choose_task(tasks: list[dict], sn: str, node: str | None, action: str) -> dict:
+    """The caller's one open task on ticket `sn` (at `node`) that allows `action`."""
+    mine = [t for t in tasks if t["ticket"]["sn"] == sn]
+    chosen = [t for t in mine if node in (None, t["node"])]
+    listed = "; ".join(task_line(t) for t in mine)
+    if not mine:
+        raise CommandError(f"you have no open task on {sn}", returncode=FAILED)
+    if not chosen:
+        raise CommandError(
+            f"you have no open task at {node} on {sn}; yours there: {listed}", returncode=FAILED
+        )
+    if len(chosen) > 1:
+        raise CommandError(
+            f"you have several open tasks on {sn}: {listed}; choose one with --node",
+            returncode=FAILED,
+        )
+    (task,) = chosen
+    if action not in task["actions"]:
+        raise CommandError(f"cannot {action} {task_line(task)}", returncode=FAILED)
+    return task

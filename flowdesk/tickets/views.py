@@ -1,0 +1,330 @@
+"""Ticket pages: lists per ticket type, the ticket page, and the POSTs acting on a ticket.
+
+Every POST parses its input, calls exactly one `do_*` action with source="web", and either
+redirects back to the ticket or shows the action's errors next to the fields.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import formats, timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from flowdesk.catalog.access import services_visible_to
+from flowdesk.directory.models import Business
+from flowdesk.engine import EngineError, InvalidValues, TaskNotOpen
+from flowdesk.texts import localized
+from flowdesk.tickets import actions, queries
+from flowdesk.tickets.access import access_ticket
+from flowdesk.tickets.filtersets import TicketFilterSet
+from flowdesk.tickets.forms import StepForm, local_datetime
+from flowdesk.tickets.models import Task, Ticket
+from flowdesk.web.diagram import build_diagram
+
+PAGE_SIZE = 25
+# Inputs of the task panel outside the step's fields (their errors go next to them).
+TASK_INPUTS = ("comment", "reason", "target", "to_user")
+MENU_TYPES = {
+    "changes": "change",
+    "requests": "request",
+    "incidents": "incident",
+    "problems": "problem",
+}
+SORTS = {
+    "-created": "-created_at",
+    "created": "created_at",
+    "-updated": "-updated_at",
+    "updated": "updated_at",
+    "sn": "sn",
+    "-sn": "-sn",
+    "title": "title",
+    "-title": "-title",
+}
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+def _filter_data(request: HttpRequest, fixed: dict[str, str]) -> QueryDict:
+    """The list's query string as TicketFilterSet input: dates become local day bounds."""
+    data = request.GET.copy()
+    for param, name, days in (("from", "created_after", 0), ("to", "created_before", 1)):
+        day = parse_date(request.GET.get(param, "") or "")
+        if day is not None:
+            start = timezone.make_aware(
+                datetime.combine(day + timedelta(days=days), datetime.min.time())
+            )
+            data[name] = start.isoformat()
+    for key, value in fixed.items():
+        data[key] = value
+    return data
+
+
+def ticket_table(request: HttpRequest, fixed: dict[str, str]) -> dict:
+    """Context of a filtered, sorted, paginated ticket list (a fixed number of queries)."""
+    tickets = Ticket.objects.visible_to(request.user).select_related(
+        "service", "version", "business", "requester__profile"
+    )
+    filterset = TicketFilterSet(_filter_data(request, fixed), queryset=tickets, request=request)
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "-created"
+    rows = filterset.qs.order_by(SORTS[sort], "-pk") if filterset.is_valid() else tickets.none()
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("sort", None)
+    return {
+        "page": page,
+        "rows": [(ticket, queries.current_steps(ticket)) for ticket in page],
+        "filters": filterset.form,
+        "sort": sort,
+        "query": query.urlencode(),
+        "statuses": Ticket.Status.choices,
+        "services": services_visible_to(request.user).order_by("order", "key"),
+        "businesses": Business.objects.filter(is_active=True).order_by("key"),
+        "now": timezone.now(),
+    }
+
+
+@login_required
+def ticket_list(request: HttpRequest, menu: str) -> HttpResponse:
+    """Change management / Requests / Incidents / Problems: the tickets of one type."""
+    ticket_type = MENU_TYPES[menu]
+    context = ticket_table(request, {"type": ticket_type})
+    context |= {"ticket_type": ticket_type, "menu": menu}
+    if request.htmx:
+        return render(request, "tickets/_ticket_table.html", context)
+    return render(request, "tickets/ticket_list.html", context)
+
+
+# --- the ticket page --------------------------------------------------------------------------
+
+
+def _task_panels(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> list[dict]:
+    """The open tasks, each with the actions this user may take and its form."""
+    defn = ticket.version.definition
+    panels = []
+    tasks = ticket.tasks.filter(status=Task.Status.OPEN).select_related("assignee__profile")
+    for task in tasks.prefetch_related("candidates__user__profile"):
+        allowed = queries.task_actions(request.user, task)
+        form = None
+        if {"complete", "approve"} & set(allowed):
+            form = bound.get(task.pk) or StepForm(
+                defn, task.node_id, current=ticket.values, results=ticket.state.get("results")
+            )
+        targets = queries.return_targets(task) if "return" in allowed else []
+        panels.append(
+            {
+                "task": task,
+                "node": defn.node(task.node_id),
+                "actions": allowed,
+                "form": form,
+                "handlers": [candidate.user for candidate in task.candidates.all()],
+                "targets": [(target, defn.node(target)) for target in targets],
+            }
+        )
+    return panels
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> dict:
+    defn = ticket.version.definition
+    return {
+        "ticket": ticket,
+        "defn": defn,
+        "ticket_type": defn.type,
+        "panels": _task_panels(request, ticket, bound),
+        "ticket_actions": queries.ticket_actions(request.user, ticket),
+        "snapshots": queries.snapshots(ticket),
+        "events": queries.history(ticket).select_related("actor__profile"),
+        "steps": queries.current_steps(ticket),
+        "end_reason": queries.end_reason(ticket),
+        "diagram": build_diagram(defn, ticket.state, ticket.status),
+    }
+
+
+def _render_ticket(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    bound: dict[int, StepForm] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    error_task: int | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The ticket page; after a refused POST, with its errors and the values typed kept."""
+    context = _ticket_context(request, ticket, bound or {})
+    context |= {"errors": errors or {}, "error_task": error_task, "posted": request.POST}
+    return render(request, "tickets/ticket_detail.html", context, status=status)
+
+
+@login_required
+def ticket_detail(request: HttpRequest, sn: str) -> HttpResponse:
+    return _render_ticket(request, access_ticket(request.user, sn))
+
+
+@login_required
+def ticket_print(request: HttpRequest, sn: str) -> HttpResponse:
+    ticket = access_ticket(request.user, sn)
+    context = {
+        "ticket": ticket,
+        "defn": ticket.version.definition,
+        "snapshots": queries.snapshots(ticket),
+        "events": queries.history(ticket).select_related("actor__profile"),
+        "diagram": build_diagram(ticket.version.definition, ticket.state, ticket.status),
+        "end_reason": queries.end_reason(ticket),
+        "printed_at": timezone.now(),
+    }
+    return render(request, "tickets/ticket_print.html", context)
+
+
+@login_required
+def task_form(request: HttpRequest, sn: str, pk: int) -> HttpResponse:
+    """htmx: the task's fields again, with conditions evaluated on the values typed so far."""
+    ticket = access_ticket(request.user, sn)
+    task = get_object_or_404(Task, pk=pk, ticket=ticket)
+    form = StepForm(
+        ticket.version.definition,
+        task.node_id,
+        current=ticket.values,
+        results=ticket.state.get("results"),
+        data=request.POST or None,
+    )
+    return render(request, "tickets/_step_fields.html", {"form": form})
+
+
+# --- acting -----------------------------------------------------------------------------------
+
+
+def conflict_message(error: TaskNotOpen) -> str:
+    """'Already handled by X at T', with T in the reader's time zone."""
+    moment = local_datetime(error.at) if error.at else None
+    when = formats.date_format(moment, "DATETIME_FORMAT") if moment else ""
+    if error.by and when:
+        return _("This step was already handled by %(by)s at %(at)s.") % {
+            "by": error.by,
+            "at": when,
+        }
+    return _("This step is no longer open.")
+
+
+def _engine_message(error: EngineError) -> str:
+    return conflict_message(error) if isinstance(error, TaskNotOpen) else _(error.message)
+
+
+@login_required
+@require_POST
+def task_action(request: HttpRequest, sn: str, pk: int, action: str) -> HttpResponse:
+    ticket = access_ticket(request.user, sn)
+    task = get_object_or_404(Task, pk=pk, ticket=ticket)
+    post, actor = request.POST, request.user
+    comment = post.get("comment", "")
+    form = StepForm(ticket.version.definition, task.node_id, current=ticket.values, data=post)
+    form.is_valid()  # collects raw values; the action judges them
+    calls: dict[str, Callable[[], object]] = {
+        "complete": lambda: actions.do_complete_task(
+            task, actor=actor, values=form.values(), comment=comment, source="web"
+        ),
+        "approve": lambda: actions.do_approve_task(
+            task, actor=actor, values=form.values(), comment=comment, source="web"
+        ),
+        "reject": lambda: actions.do_reject_task(
+            task, actor=actor, values=form.values(), comment=comment, source="web"
+        ),
+        "return": lambda: actions.do_return_task(
+            task,
+            actor=actor,
+            target=post.get("target", ""),
+            reason=post.get("reason", ""),
+            source="web",
+        ),
+        "transfer": lambda: actions.do_transfer_task(
+            task,
+            actor=actor,
+            to_user=_user_named(post.get("to_user", "")),
+            comment=comment,
+            source="web",
+        ),
+        "claim": lambda: actions.do_claim_task(task, actor=actor, source="web"),
+    }
+    if action not in calls:
+        return HttpResponse(status=404)
+    try:
+        calls[action]()
+    except InvalidValues as error:
+        form.add_engine_errors(
+            {key: msgs for key, msgs in error.errors.items() if key not in TASK_INPUTS}
+        )
+        errors = {
+            key: [_(m) for m in msgs] for key, msgs in error.errors.items() if key in TASK_INPUTS
+        }
+        messages.error(request, _("Nothing was saved: please correct the marked fields."))
+        return _render_ticket(
+            request, ticket, bound={task.pk: form}, errors=errors, error_task=task.pk, status=422
+        )
+    except EngineError as error:
+        messages.error(request, _engine_message(error))
+        return redirect("tickets:ticket_detail", sn=ticket.sn)
+    messages.success(request, _("Done: %(step)s.") % {"step": _step_done(ticket, task, action)})
+    return redirect("tickets:ticket_detail", sn=ticket.sn)
+
+
+def _step_done(ticket: Ticket, task: Task, action: str) -> str:
+    verbs = {
+        "complete": _("completed"),
+        "approve": _("approved"),
+        "reject": _("rejected"),
+        "return": _("returned"),
+        "transfer": _("transferred"),
+        "claim": _("claimed"),
+    }
+    name = localized(ticket.version.definition.node(task.node_id).name, task.node_id)
+    return f"{name} – {verbs[action]}"
+
+
+def _user_named(username: str) -> object:
+    """The transfer target; an unknown name is a field error like the action's own."""
+    user = get_user_model().objects.filter(username=username.strip()).first()
+    if user is None:
+        message = _("There is no user named '%(name)s'.") % {"name": username.strip()}
+        raise InvalidValues({"to_user": [message]})
+    return user
+
+
+@login_required
+@require_POST
+def ticket_action(request: HttpRequest, sn: str, action: str) -> HttpResponse:
+    ticket = access_ticket(request.user, sn)
+    actor, text = request.user, request.POST.get("comment", "")
+    calls: dict[str, Callable[[], object]] = {
+        "comment": lambda: actions.do_comment_ticket(ticket, actor=actor, text=text, source="web"),
+        "follow": lambda: actions.do_follow_ticket(ticket, actor=actor),
+        "unfollow": lambda: actions.do_unfollow_ticket(ticket, actor=actor),
+        "urge": lambda: actions.do_urge_ticket(ticket, actor=actor, comment=text, source="web"),
+        "withdraw": lambda: actions.do_withdraw_ticket(
+            ticket, actor=actor, reason=text, source="web"
+        ),
+        "suspend": lambda: actions.do_suspend_ticket(
+            ticket, actor=actor, reason=text, source="web"
+        ),
+        "resume": lambda: actions.do_resume_ticket(ticket, actor=actor, comment=text, source="web"),
+        "terminate": lambda: actions.do_terminate_ticket(
+            ticket, actor=actor, reason=text, source="web"
+        ),
+    }
+    if action not in calls:
+        return HttpResponse(status=404)
+    try:
+        calls[action]()
+    except InvalidValues as error:
+        errors = {action: [_(m) for msgs in error.errors.values() for m in msgs]}
+        return _render_ticket(request, ticket, errors=errors, status=422)
+    except EngineError as error:
+        messages.error(request, _engine_message(error))
+    return redirect("tickets:ticket_detail", sn=ticket.sn)
