@@ -14,15 +14,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any, Protocol
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._scalars import is_empty, normalise_date, normalise_datetime, to_decimal
 from .conditions import OPERATORS_BY_TYPE
 from .definition import HUMAN_NODE_TYPES, NODE_TYPES
 from .fields import FIELD_TYPES, check_value, option_values
+
+if TYPE_CHECKING:  # jsonschema is imported on first use: the runtime engine does not need it
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 __all__ = [
     "SCHEMA_PATH",
@@ -72,6 +73,8 @@ def workflow_schema() -> dict:
 
 @cache
 def _schema_validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(workflow_schema())
 
 
@@ -717,31 +720,29 @@ def _graph_ready(d: _Doc) -> bool:
     nodes, transitions = d.data.get("nodes"), d.data.get("transitions")
     if not isinstance(nodes, list) or not isinstance(transitions, list):
         return False
-    for node in nodes:
-        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
-            return False
-        if not _one_of(node.get("type"), NODE_TYPES) or not _approval_ready(node.get("approval")):
-            return False
-    for item in transitions:
-        if not isinstance(item, dict) or not all(
-            isinstance(item.get(k), str) for k in ("from", "to")
-        ):
-            return False
-        if item.get("default", True) is not True or item.get("outcome", "approved") not in (
-            "approved",
-            "rejected",
-        ):
-            return False
-    return True
+    return all(map(_node_ready, nodes)) and all(map(_transition_ready, transitions))
 
 
-def _approval_ready(approval: object) -> bool:
-    if approval is None:
-        return True
+def _node_ready(node: object) -> bool:
+    if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+        return False
+    if node.get("type") != "approval":
+        return _one_of(node.get("type"), NODE_TYPES)
+    approval = node.get("approval", {})
     return (
         isinstance(approval, dict)
-        and approval.get("on_reject", "terminate") in ("terminate", "branch", "return")
+        and _one_of(approval.get("on_reject", "terminate"), ("terminate", "branch", "return"))
         and isinstance(approval.get("return_to", ""), str)
+    )
+
+
+def _transition_ready(item: object) -> bool:
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("from"), str)
+        and isinstance(item.get("to"), str)
+        and item.get("default", True) is True
+        and _one_of(item.get("outcome", "approved"), ("approved", "rejected"))
     )
 
 
@@ -770,7 +771,10 @@ class _Graph:
                 outs[item["from"]].append((i, item))
                 ins[item["to"]].append((i, item))
         starts = [node_id for node_id, k in kind.items() if k == "start"]
-        approval = {n: node.get("approval") or {} for n, (_, node) in d.nodes.items()}
+        approval = {
+            n: node.get("approval", {}) if kind[n] == "approval" else {}
+            for n, (_, node) in d.nodes.items()
+        }
         linked = sum(map(len, outs.values())) == len(transitions)
         complete = (
             linked
@@ -785,9 +789,7 @@ class _Graph:
             returns={
                 n: a["return_to"]
                 for n, a in approval.items()
-                if kind[n] == "approval"
-                and a.get("on_reject") == "return"
-                and a.get("return_to") in kind
+                if a.get("on_reject") == "return" and a.get("return_to") in kind
             },
             outs=outs,
             ins=ins,

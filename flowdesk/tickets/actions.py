@@ -66,19 +66,19 @@ def do_submit_ticket(
     if version is None:
         raise NotAllowed(f"The service '{service.name}' has no deployed workflow yet.")
     defn = version.definition
-    errors = _ticket_header_errors(defn, title, business)
-    if errors:
-        raise InvalidValues(errors)
+    now = timezone.now()
+    context = engine.Context(
+        now=iso(now),
+        requester=actor.get_username(),
+        business=business.key if business else None,
+        directory=DjangoDirectory(),
+        service_owners=_owner_names(service),
+    )
+    if errors := _ticket_header_errors(defn, title, business):
+        # Report the fields' problems in the same answer, so a form shows them all at once.
+        raise InvalidValues({**_start_value_errors(defn, context, actor, values), **errors})
     _check_attachments(defn, defn.start, values, actor)
     with transaction.atomic(durable=True):
-        now = timezone.now()
-        context = engine.Context(
-            now=iso(now),
-            requester=actor.get_username(),
-            business=business.key if business else None,
-            directory=DjangoDirectory(),
-            service_owners=_owner_names(service),
-        )
         result = engine.start(defn, context, actor=actor.get_username(), values=values)
         ticket = Ticket.objects.create(
             sn=_next_serial(SERIAL_PREFIXES[defn.type], now),
@@ -92,6 +92,19 @@ def do_submit_ticket(
         )
         _record(ticket, result, actor=actor, kind="submitted", node=defn.start, source=source)
     return ticket
+
+
+def _start_value_errors(
+    defn: engine.Definition, context: engine.Context, actor: User, values: dict
+) -> dict[str, list[str]]:
+    """The field errors a submit of `values` would meet (the engine is pure: nothing is kept)."""
+    try:
+        engine.start(defn, context, actor=actor.get_username(), values=values)
+    except InvalidValues as exc:
+        return exc.errors
+    except engine.EngineError:
+        pass  # not a field problem; the header errors are reported instead
+    return {}
 
 
 def _ticket_header_errors(defn: engine.Definition, title: str, business: Business | None) -> dict:

@@ -113,6 +113,19 @@ def test_submit_needs_a_business_and_a_title(release_service, users):
     assert set(caught.value.errors) == {"title", "business"}
 
 
+def test_header_and_field_errors_are_reported_together(release_service, users):
+    with pytest.raises(InvalidValues) as caught:
+        actions.do_submit_ticket(
+            release_service,
+            actor=users.pm_alice,
+            title="",
+            business=Business.objects.get(key="game-a"),
+            values={**SUBMIT, "package_md5": "xyz"},
+        )
+    assert set(caught.value.errors) == {"title", "package_md5"}
+    assert not Ticket.objects.exists()
+
+
 def test_only_the_business_product_people_may_submit(release_service, users):
     with pytest.raises(NotAllowed, match="product"):
         submit(release_service, users.pm_dave)  # product in game-b, not game-a
