@@ -1,7 +1,5 @@
 """State changes of the API app: tokens, and ticket creation made safe to retry."""
 
-from datetime import timedelta
-
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -11,18 +9,8 @@ from flowdesk.api.models import ApiToken, IdempotencyKey, hash_token, new_token_
 from flowdesk.catalog.models import Service
 from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.directory.models import Business
-from flowdesk.engine import EngineError
 from flowdesk.tickets.actions import do_submit_ticket
 from flowdesk.tickets.models import Ticket
-
-# A reservation without a ticket this old was left by a request that died mid-way.
-ABANDONED_AFTER = timedelta(minutes=10)
-
-
-class RequestInProgress(EngineError):
-    """Another request with the same Idempotency-Key is still creating its ticket."""
-
-    code = "conflict"
 
 
 def do_create_token(
@@ -60,40 +48,27 @@ def do_submit_ticket_once(
 ) -> tuple[Ticket, bool]:
     """`do_submit_ticket`, except that a retry with the same key returns the first ticket.
 
-    Returns (ticket, created). do_submit_ticket runs its own durable transaction, so the key is
-    reserved first, in a transaction of its own: a concurrent duplicate fails on the unique
-    (user, key) constraint instead of creating a second ticket. A failed submit frees the key.
+    Returns (ticket, created). The key is written in the ticket's own transaction, so they
+    commit or vanish together; a concurrent duplicate fails on the unique (user, key)
+    constraint, its ticket rolls back, and it answers with the first one.
     """
     submit = {"actor": actor, "title": title, "values": values, "business": business}
     if not idempotency_key:
         return do_submit_ticket(service, source=source, **submit), True
-    if (earlier := _reserve(actor, idempotency_key)) is not None:
+    if (earlier := _ticket_for(actor, idempotency_key)) is not None:
         return earlier, False
+
+    def remember_key(ticket: Ticket) -> None:
+        IdempotencyKey.objects.create(user=actor, key=idempotency_key, ticket=ticket)
+
     try:
-        ticket = do_submit_ticket(service, source=source, **submit)
-    except BaseException:
-        IdempotencyKey.objects.filter(user=actor, key=idempotency_key, ticket=None).delete()
-        raise
-    IdempotencyKey.objects.filter(user=actor, key=idempotency_key).update(ticket=ticket)
-    return ticket, True
+        return do_submit_ticket(service, source=source, on_created=remember_key, **submit), True
+    except IntegrityError:
+        if (earlier := _ticket_for(actor, idempotency_key)) is None:
+            raise
+        return earlier, False
 
 
-def _reserve(actor: AbstractBaseUser, key: str) -> Ticket | None:
-    """Reserve `key` for a new ticket, or return the ticket an earlier request created."""
-    for _attempt in range(3):
-        try:
-            with transaction.atomic(durable=True):
-                IdempotencyKey.objects.create(user=actor, key=key)
-            return None
-        except IntegrityError:
-            row = IdempotencyKey.objects.filter(user=actor, key=key).first()
-        if row is None:
-            continue  # the other request failed and freed the key meanwhile
-        if row.ticket_id is not None:
-            return Ticket.objects.get(pk=row.ticket_id)
-        if timezone.now() - row.created_at < ABANDONED_AFTER:
-            break
-        IdempotencyKey.objects.filter(pk=row.pk, ticket=None).delete()
-    raise RequestInProgress(
-        "A request with this Idempotency-Key is still creating its ticket; retry in a moment."
-    )
+def _ticket_for(actor: AbstractBaseUser, key: str) -> Ticket | None:
+    row = IdempotencyKey.objects.filter(user=actor, key=key).select_related("ticket").first()
+    return row.ticket if row else None

@@ -40,17 +40,12 @@ def new_token_value() -> str:
 
 
 class IdempotencyKey(models.Model):
-    """An `Idempotency-Key` a user sent with a create, and the ticket it created.
-
-    The row is written before the ticket (a reservation, `ticket` null) so a concurrent retry
-    with the same key hits the unique constraint instead of creating a second ticket.
-    """
+    """An `Idempotency-Key` a user sent with a create, and the ticket it created (written in
+    the ticket's transaction, so a concurrent retry hits the unique constraint)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)
-    ticket = models.ForeignKey(
-        "tickets.Ticket", null=True, on_delete=models.CASCADE, related_name="+"
-    )
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

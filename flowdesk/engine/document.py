@@ -149,44 +149,46 @@ def _load_json(text: str) -> Any:
     except json.JSONDecodeError as error:
         raise _syntax(error.lineno, error.colno, error.msg) from None
     except _Refused as error:
-        raise _syntax(*_json_key_position(text, error.key), error.message) from None
+        raise _locate(text, error) from None
     except RecursionError:
         raise DocumentError([Problem("(document)", "the document is nested too deeply")]) from None
 
 
 class _Refused(ValueError):
-    """Valid JSON syntax that a document may not contain (the decoder gives no position)."""
+    """Valid JSON that a document may not contain: a key twice in an object, NaN, Infinity."""
 
-    def __init__(self, key: str, message: str = "") -> None:
-        super().__init__(key)
-        self.key = key
-        self.message = message or f"the key {key!r} appears twice in this object"
+    def __init__(self, word: str, duplicate: bool) -> None:
+        super().__init__(word)
+        self.word = word
+        self.duplicate = duplicate
 
 
 def _json_object(pairs: list[tuple[str, Any]]) -> dict:
     result: dict = {}
     for key, value in pairs:
         if key in result:
-            raise _Refused(key)
+            raise _Refused(key, duplicate=True)
         result[key] = value
     return result
 
 
 def _json_constant(name: str) -> None:
-    raise _Refused(name, f"{name} is not a JSON value (JSON has no NaN or Infinity)")
+    raise _Refused(name, duplicate=False)
 
 
-def _json_key_position(text: str, key: str) -> tuple[int | None, int | None]:
-    """Roughly where a duplicate key occurs the second time, or where NaN/Infinity is."""
-    if key in {"NaN", "Infinity", "-Infinity"}:
-        hits = [m.start(1) for m in re.finditer(r"[:\[,]\s*(" + re.escape(key) + ")", text)]
-        hits.insert(0, -1)
-    else:
-        hits = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
-    if len(hits) < 2:
-        return None, None
-    offset = hits[1]
-    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+def _locate(text: str, error: _Refused) -> DocumentError:
+    """The refusal with its line: JSON's decoder does not tell where, YAML's reader does."""
+    if error.duplicate:
+        try:
+            _load_yaml(text)  # JSON is YAML: the YAML reader stops at the duplicate key
+        except DocumentError as found:
+            if "appears twice" in str(found):
+                return found
+        return _syntax(None, None, f"the key {error.word!r} appears twice in one object")
+    hit = re.search(r"[:\[,]\s*(" + re.escape(error.word) + r")\b", text)
+    offset = hit.start(1) if hit else 0
+    line, column = text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+    return _syntax(line, column, f"{error.word} is not a JSON value (JSON has no NaN or Infinity)")
 
 
 def _load_yaml(text: str) -> Any:

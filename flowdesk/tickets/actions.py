@@ -58,8 +58,13 @@ def do_submit_ticket(
     values: dict,
     business: Business | None = None,
     source: str = "web",
+    on_created: Callable[[Ticket], None] | None = None,
 ) -> Ticket:
-    """Create a ticket on the service's current version, its start node done by `actor`."""
+    """Create a ticket on the service's current version, its start node done by `actor`.
+
+    `on_created` runs inside the transaction, for callers whose own records must commit or
+    roll back with the ticket (the API's idempotency keys).
+    """
     if not service.is_active or not can_see_service(actor, service):
         raise NotAllowed(f"You may not request the service '{service.name}'.")
     version = service.current_version()
@@ -91,6 +96,8 @@ def do_submit_ticket(
             state=result.state,
         )
         _record(ticket, result, actor=actor, kind="submitted", node=defn.start, source=source)
+        if on_created is not None:
+            on_created(ticket)
     return ticket
 
 

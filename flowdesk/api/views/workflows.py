@@ -38,7 +38,7 @@ class WorkflowViewSet(ApiViewSet):
     queryset = Workflow.objects.none()
 
     def visible(self) -> QuerySet:
-        return Workflow.objects.annotate(latest_version=Max("versions__number"))
+        return Workflow.objects.annotate(latest_version=Max("versions__number")).order_by("key")
 
     def list(self, request: Request) -> Response:
         return Response(self.get_serializer(self.get_queryset(), many=True).data)

@@ -1,0 +1,201 @@
+"""What every benchmark shares: the machine, percentiles, tables, JSON results and a throwaway
+PostgreSQL database for the Django-side benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).resolve().parent / "results"
+EXAMPLE = ROOT / "examples" / "app-release.yaml"
+# The server the Django benchmarks create their databases on (never the app's own database).
+PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PACKAGES = ("django", "psycopg", "djangorestframework", "spiffworkflow", "gunicorn", "httpx")
+
+
+def parse_mode(description: str) -> argparse.Namespace:
+    """`--full` for the long run behind `make bench-full`; the default is the quick one."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--full", action="store_true", help="long run (make bench-full)")
+    return parser.parse_args()
+
+
+# --- the machine --------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    meminfo = Path("/proc/meminfo")
+    memory = None
+    if meminfo.exists():
+        total_kb = int(meminfo.read_text().split("MemTotal:")[1].split()[0])
+        memory = f"{total_kb / 2**20:.1f} GiB"
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cores": os.cpu_count(),
+        "memory": memory,
+        "cpu": _cpu_model(),
+        "python": platform.python_version(),
+        "os": platform.platform(),
+        "versions": versions,
+    }
+
+
+def _cpu_model() -> str | None:
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return platform.processor() or None
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, from /proc/<pid>/status (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no VmRSS for pid {pid}")
+
+
+# --- numbers and tables -------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100) of a non-empty sequence."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float]:
+    """p50/p95/p99/mean in milliseconds."""
+    return {
+        "n": len(seconds),
+        "p50_ms": percentile(seconds, 50) * 1000,
+        "p95_ms": percentile(seconds, 95) * 1000,
+        "p99_ms": percentile(seconds, 99) * 1000,
+        "mean_ms": statistics.fmean(seconds) * 1000,
+    }
+
+
+def timed(func: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value == 0 or abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+    if isinstance(value, bool):
+        return "met" if value else "NOT MET"
+    return str(value)
+
+
+def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (readable in a terminal, pasteable into docs/benchmarks.md)."""
+    cells = [[fmt(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
+    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    body = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
+        for r in cells
+    ]
+    text = "\n".join([f"\n### {title}\n", line, rule, *body, ""])
+    print(text, flush=True)
+    return text
+
+
+def write_results(name: str, mode: str, data: dict[str, Any], tables: list[str]) -> Path:
+    """bench/results/<name>.json (and .md with the printed tables), stamped with the machine."""
+    RESULTS.mkdir(exist_ok=True)
+    stamp = {"benchmark": name, "mode": mode, "date": datetime.now(UTC).isoformat(timespec="s")}
+    payload = {**stamp, "machine": machine(), **data}
+    path = RESULTS / f"{name}-{mode}.json"
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    header = f"{name} ({mode}) – {stamp['date']} – {_machine_line(payload)}\n"
+    (RESULTS / f"{name}-{mode}.md").write_text(header + "\n".join(tables))
+    print(f"results: {path.relative_to(ROOT)}")
+    return path
+
+
+def _machine_line(payload: dict[str, Any]) -> str:
+    m = payload["machine"]
+    db = payload.get("database")
+    return f"{m['cores']} cores, {m['memory']}, {m['cpu']}" + (f", {db}" if db else "")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+def postgres_available() -> bool:
+    try:
+        import psycopg
+
+        psycopg.connect(f"{PG_SERVER}/postgres", connect_timeout=3).close()
+    except Exception as exc:  # no server, no driver, refused: all mean "skip"
+        log(f"PostgreSQL not reachable at {PG_SERVER} ({exc.__class__.__name__})")
+        return False
+    return True
+
+
+def skip(name: str, why: str) -> None:
+    print(f"\n### {name}: SKIPPED – {why}\n", flush=True)
+
+
+@contextmanager
+def bench_database(name: str, *, keep: bool = False) -> Iterator[str]:
+    """A fresh database `name` on the bench server; yields its URL, drops it afterwards."""
+    import psycopg
+
+    admin = f"{PG_SERVER}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{PG_SERVER}/{name}"
+    finally:
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def setup_django(database_url: str) -> str:
+    """Point Django at `database_url`, migrate it, and return the server's version line."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flowdesk.settings")
+    os.environ.setdefault("FLOWDESK_DATA_DIR", str(ROOT / "var" / "bench"))
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return f"PostgreSQL {cursor.fetchone()[0]}"
