@@ -3,6 +3,7 @@ docs/audit.md). Entries are written only by `flowdesk.audit.recording.record`.""
 
 import hashlib
 import json
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import models
@@ -79,16 +80,14 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def iso_utc(moment) -> str:  # noqa: ANN001 – a datetime; kept loose for values_list rows
-    from datetime import UTC
-
+def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def entry_hash(
     *,
     seq: int,
-    at,  # noqa: ANN001
+    at: datetime,
     actor_name: str,
     source: str,
     address: str | None,

@@ -173,6 +173,8 @@ def test_release_through_the_cli_with_a_pipeline_waiting_for_approval(cli):
         ("completed", "ops_carol", "release"),
         ("completed", "qc_c", "qc_review"),
     ]
+    # The history knows these came from the command-line client.
+    assert {e.data["source"] for e in ticket.events.exclude(actor=None)} == {"cli"}
 
 
 def test_a_terminated_ticket_stops_the_waiting_pipeline_with_exit_3(cli, users):

@@ -32,6 +32,12 @@ class ApiViewSet(viewsets.GenericViewSet):
     def caller(self) -> AbstractBaseUser:
         return self.request.user
 
+    @property
+    def source(self) -> str:
+        """ "cli" for the `flowdesk` command-line client (it says so in its User-Agent)."""
+        agent = self.request.headers.get("User-Agent", "")
+        return "cli" if agent.startswith("flowdesk-cli/") else "api"
+
     def parse(self, serializer_class: type[serializers.Serializer]) -> dict:
         """The request body, validated by `serializer_class` (400 with per-field errors)."""
         data = self.request.data

@@ -63,7 +63,7 @@ class TaskViewSet(ApiViewSet):
                 actor=self.caller,
                 values=body["fields"],
                 comment=body["comment"],
-                source="api",
+                source=self.source,
             )
         )
 
@@ -77,7 +77,7 @@ class TaskViewSet(ApiViewSet):
                 actor=self.caller,
                 values=body["fields"],
                 comment=body["comment"],
-                source="api",
+                source=self.source,
             )
         )
 
@@ -91,7 +91,7 @@ class TaskViewSet(ApiViewSet):
                 actor=self.caller,
                 values=body["fields"],
                 comment=body["comment"],
-                source="api",
+                source=self.source,
             )
         )
 
@@ -103,7 +103,11 @@ class TaskViewSet(ApiViewSet):
         task, body = self.get_object(), self.parse(ser.ReturnSerializer)
         return self.render(
             actions.do_return_task(
-                task, actor=self.caller, target=body["target"], reason=body["reason"], source="api"
+                task,
+                actor=self.caller,
+                target=body["target"],
+                reason=body["reason"],
+                source=self.source,
             )
         )
 
@@ -118,7 +122,11 @@ class TaskViewSet(ApiViewSet):
             raise InvalidValues({"user": [f"No active user '{body['user']}'."]})
         try:
             ticket = actions.do_transfer_task(
-                task, actor=self.caller, to_user=to_user, comment=body["comment"], source="api"
+                task,
+                actor=self.caller,
+                to_user=to_user,
+                comment=body["comment"],
+                source=self.source,
             )
         except InvalidValues as exc:  # the action names the field `to_user`; the body `user`
             raise InvalidValues(
@@ -130,4 +138,4 @@ class TaskViewSet(ApiViewSet):
     @action(detail=True, methods=["post"])
     def claim(self, request: Request, pk: str) -> Response:
         task = self.get_object()
-        return self.render(actions.do_claim_task(task, actor=self.caller, source="api"))
+        return self.render(actions.do_claim_task(task, actor=self.caller, source=self.source))

@@ -99,7 +99,7 @@ class TicketViewSet(ApiViewSet):
             title=body["title"],
             values=body["fields"],
             business=business,
-            source="api",
+            source=self.source,
         )
         response = self.render(ticket, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         response["Location"] = ser.ticket_url(request, ticket.sn)
@@ -121,7 +121,7 @@ class TicketViewSet(ApiViewSet):
         ticket, body = self.get_object(), self.parse(ser.ReasonSerializer)
         return self.render(
             actions.do_withdraw_ticket(
-                ticket, actor=self.caller, reason=body["reason"], source="api"
+                ticket, actor=self.caller, reason=body["reason"], source=self.source
             )
         )
 
@@ -133,7 +133,7 @@ class TicketViewSet(ApiViewSet):
         ticket, body = self.get_object(), self.parse(ser.ReasonSerializer)
         return self.render(
             actions.do_suspend_ticket(
-                ticket, actor=self.caller, reason=body["reason"], source="api"
+                ticket, actor=self.caller, reason=body["reason"], source=self.source
             )
         )
 
@@ -145,7 +145,7 @@ class TicketViewSet(ApiViewSet):
         ticket, body = self.get_object(), self.parse(ser.CommentSerializer)
         return self.render(
             actions.do_resume_ticket(
-                ticket, actor=self.caller, comment=body["comment"], source="api"
+                ticket, actor=self.caller, comment=body["comment"], source=self.source
             )
         )
 
@@ -157,7 +157,7 @@ class TicketViewSet(ApiViewSet):
         ticket, body = self.get_object(), self.parse(ser.ReasonSerializer)
         return self.render(
             actions.do_terminate_ticket(
-                ticket, actor=self.caller, reason=body["reason"], source="api"
+                ticket, actor=self.caller, reason=body["reason"], source=self.source
             )
         )
 
@@ -170,7 +170,9 @@ class TicketViewSet(ApiViewSet):
     def urge(self, request: Request, sn: str) -> Response:
         ticket, body = self.get_object(), self.parse(ser.CommentSerializer)
         return self.render(
-            actions.do_urge_ticket(ticket, actor=self.caller, comment=body["comment"], source="api")
+            actions.do_urge_ticket(
+                ticket, actor=self.caller, comment=body["comment"], source=self.source
+            )
         )
 
     @extend_schema(summary="Comment", request=ser.CommentTextSerializer, responses=ACTED)
@@ -178,7 +180,9 @@ class TicketViewSet(ApiViewSet):
     def comment(self, request: Request, sn: str) -> Response:
         ticket, body = self.get_object(), self.parse(ser.CommentTextSerializer)
         return self.render(
-            actions.do_comment_ticket(ticket, actor=self.caller, text=body["text"], source="api")
+            actions.do_comment_ticket(
+                ticket, actor=self.caller, text=body["text"], source=self.source
+            )
         )
 
     @extend_schema(summary="Follow", request=None, responses=ACTED)
