@@ -24,6 +24,25 @@ EXAMPLE = ROOT / "examples" / "app-release.yaml"
 PG_SERVER = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PACKAGES = ("django", "psycopg", "djangorestframework", "spiffworkflow", "gunicorn", "httpx")
 
+# The seed scenario's values (as tests/tickets/test_release_scenario.py), for every benchmark.
+SUBMIT = {
+    "package_url": "https://artifacts.example.com/game-a/server-2.4.1.tar.gz",
+    "package_md5": "9e107d9d372bb6826bd81d3542a419d6",
+    "release_scope": "All game-a servers in region east",
+    "planned_at": "2026-11-28T02:00:00+08:00",
+}
+TEST_PASS = {"test_assessment": "low_risk", "test_result": "pass", "test_summary": "All green"}
+TEST_FAIL = {"test_assessment": "high_risk", "test_result": "fail", "test_summary": "Crash"}
+RELEASE = {"release_summary": "Rolled out to 48 servers"}
+QC = {"qc_result": "good", "qc_summary": "No incidents linked"}
+# After the submit: (role of the actor, action, values).
+STEPS = [
+    ("test", "complete", TEST_PASS),
+    ("ops", "approve", {}),
+    ("ops", "complete", RELEASE),
+    ("QC", "complete", QC),
+]
+
 
 def parse_mode(description: str) -> argparse.Namespace:
     """`--full` for the long run behind `make bench-full`; the default is the quick one."""
@@ -130,7 +149,7 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 def write_results(name: str, mode: str, data: dict[str, Any], tables: list[str]) -> Path:
     """bench/results/<name>.json (and .md with the printed tables), stamped with the machine."""
     RESULTS.mkdir(exist_ok=True)
-    stamp = {"benchmark": name, "mode": mode, "date": datetime.now(UTC).isoformat(timespec="s")}
+    stamp = {"benchmark": name, "mode": mode, "date": datetime.now(UTC).isoformat(timespec="seconds")}
     payload = {**stamp, "machine": machine(), **data}
     path = RESULTS / f"{name}-{mode}.json"
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
@@ -199,3 +218,37 @@ def setup_django(database_url: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         return f"PostgreSQL {cursor.fetchone()[0]}"
+
+
+# --- people for the Django benchmarks -----------------------------------------------------------
+
+ROLES = ("product", "test", "ops", "QC")
+
+
+def load_people(count: int) -> list[dict]:
+    """The demo scenario, plus `count` release teams: team i has its own business bench-i with
+    pm_i (product), test_i (test), ops_i (ops), and qc_i in the general role QC. Built through
+    the directory actions. Returns [{role: user}, ...] and the release service as "service"."""
+    from django.conf import settings
+
+    from flowdesk.catalog.models import Service
+    from flowdesk.demo.loader import load_demo
+    from flowdesk.directory.actions import do_add_role_member, do_save_business, do_save_user
+    from flowdesk.directory.models import Role
+
+    # Nobody logs in with a password here; real hashing would only slow the set-up.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    load_demo("bench-password")
+    service = Service.objects.get(key="app-release")
+    roles = {role.key: role for role in Role.objects.filter(key__in=ROLES)}
+    teams = []
+    for i in range(count):
+        business, _ = do_save_business(f"bench-{i}", name=f"Bench {i}", actor=None)
+        team = {"business": business, "service": service}
+        for role, prefix in zip(ROLES, ("pm", "test", "ops", "qc"), strict=True):
+            user, _ = do_save_user(f"{prefix}_{i}", email=f"{prefix}_{i}@example.com", actor=None)
+            scope = None if role == "QC" else business
+            do_add_role_member(roles[role], user, business=scope, actor=None)
+            team[role] = user
+        teams.append(team)
+    return teams

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flowdesk.api.models import ApiToken, IdempotencyKey, hash_token, new_token_value
+from flowdesk.audit.recording import record_token
 from flowdesk.catalog.models import Service
 from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.directory.models import Business
@@ -22,6 +23,7 @@ def do_create_token(
         token = ApiToken.objects.create(
             user=user, name=name, key_hash=hash_token(raw), prefix=raw[:10]
         )
+        record_token("token.created", token, actor=actor)
     return token, raw
 
 
@@ -33,6 +35,8 @@ def do_revoke_token(token: ApiToken, *, actor: AbstractBaseUser | None) -> bool:
         revoked = ApiToken.objects.filter(pk=token.pk, revoked_at=None).update(
             revoked_at=timezone.now()
         )
+        if revoked:
+            record_token("token.revoked", token, actor=actor)
     return bool(revoked)
 
 

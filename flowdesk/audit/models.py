@@ -27,7 +27,7 @@ class AuditEntry(models.Model):
     )
     # Kept as written: the user may be renamed or deleted later.
     actor_name = models.CharField(_("actor"), max_length=150)
-    source = models.CharField(_("source"), max_length=6, choices=Source.choices)
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
     address = models.CharField(_("client address"), max_length=45, null=True, blank=True)
     obj_type = models.CharField(_("object type"), max_length=40)
     obj_id = models.CharField(_("object id"), max_length=150)

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from flowdesk.audit.recording import record_saved, snapshot
 from flowdesk.catalog.models import CatalogDirectory, Service
 from flowdesk.directory.access import can_manage_services
 from flowdesk.directory.models import Business, Role
@@ -30,6 +31,7 @@ def do_save_directory(
     _check_manager(actor)
     with transaction.atomic(durable=True):
         directory = CatalogDirectory.objects.filter(key=key).first() or CatalogDirectory(key=key)
+        before = snapshot("catalog_directory", directory)
         ancestor = parent
         while ancestor is not None:
             if directory.pk is not None and ancestor.pk == directory.pk:
@@ -39,6 +41,7 @@ def do_save_directory(
         directory.parent, directory.order = parent, order
         directory.full_clean()
         directory.save()
+        record_saved("catalog_directory", directory, before, actor=actor)
     return directory
 
 
@@ -73,6 +76,7 @@ def do_save_service(
         raise ValidationError({"visible_roles": "Choose at least one role."})
     with transaction.atomic(durable=True):
         service = Service.objects.filter(key=key).first() or Service(key=key)
+        before = snapshot("service", service)
         for attr, value in {
             "name": name,
             "name_zh": name_zh,
@@ -89,4 +93,5 @@ def do_save_service(
         service.owners.set(owners)
         service.visible_businesses.set(visible_businesses)
         service.visible_roles.set(visible_roles)
+        record_saved("service", service, before, actor=actor)
     return service

@@ -20,6 +20,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.transaction import TransactionManagementError
 
+from flowdesk.audit.recording import record_directory_event
 from flowdesk.directory.access import ADMIN_GROUPS, forget_admin_groups, is_flowdesk_admin
 from flowdesk.directory.models import Business, Profile, Role, RoleMembership, get_profile
 
@@ -125,9 +126,10 @@ def _check_admin(actor: Actor) -> None:
 
 
 def _audit(actor: Actor, event: str, **data: Any) -> None:
-    # Until the audit app exists, directory changes are logged; this is the one place to change.
+    # Every directory change passes here: into the audit log (same transaction) and the log.
     who = actor.get_username() if actor is not None else "(operator)"
     log.info("%s by %s: %s", event, who, data, extra={"event": event, "data": data})
+    record_directory_event(actor, event, data)
 
 
 def _apply(obj: models.Model, values: dict[str, Any]) -> Changes:

@@ -19,6 +19,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from flowdesk import engine
+from flowdesk.audit.recording import record_ticket_events
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
 from flowdesk.directory.models import Business
@@ -672,6 +673,7 @@ def _append_events(ticket: Ticket, events: list[tuple]) -> None:
         )
         for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
     )
+    record_ticket_events(ticket, events)
 
 
 def _touch(ticket: Ticket) -> None:

@@ -8,10 +8,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from flowdesk import engine
+from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.texts import localized
-from flowdesk.tickets.access import is_candidate, is_manager
+from flowdesk.tickets.access import is_manager
 from flowdesk.tickets.actions import engine_context
-from flowdesk.tickets.models import Event, Follow, Task, Ticket
+from flowdesk.tickets.models import Event, Follow, Task, TaskCandidate, Ticket
 
 # Event kinds that carry the values a person submitted at a step.
 VALUE_EVENTS = ("submitted", "completed", "approved", "rejected")
@@ -19,10 +20,33 @@ VALUE_EVENTS = ("submitted", "completed", "approved", "rejected")
 
 def task_actions(user: AbstractBaseUser, task: Task) -> list[str]:
     """The task actions `user` may take now, in the order a page shows them."""
+    return tasks_actions(user, [task])[task.pk]
+
+
+def tasks_actions(user: AbstractBaseUser, tasks: list[Task]) -> dict[int, list[str]]:
+    """`task_actions` for a page of tasks in a fixed number of queries (tasks come with their
+    ticket and version selected)."""
+    candidate_of = set(
+        TaskCandidate.objects.filter(user=user, task__in=tasks).values_list("task_id", flat=True)
+    )
+    admin = is_flowdesk_admin(user)
+    owned = set(
+        user.owned_services.filter(pk__in={t.ticket.service_id for t in tasks}).values_list(
+            "pk", flat=True
+        )
+    )
+    return {
+        task.pk: _task_actions(
+            task, task.pk in candidate_of, admin or task.ticket.service_id in owned
+        )
+        for task in tasks
+    }
+
+
+def _task_actions(task: Task, candidate: bool, manager: bool) -> list[str]:
     ticket = task.ticket
     if task.status != Task.Status.OPEN or ticket.status != Ticket.Status.RUNNING:
         return []
-    candidate, manager = is_candidate(task, user), is_manager(ticket, user)
     if task.needs_claim:
         return (["claim"] if candidate else []) + (["transfer"] if candidate or manager else [])
     actions = []

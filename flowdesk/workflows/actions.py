@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
+from flowdesk.audit.recording import record
 from flowdesk.directory.access import can_design_workflows
 from flowdesk.directory.resolver import DjangoRoleCatalog
 from flowdesk.engine.validation import Problem, validate_document
@@ -67,6 +68,14 @@ def do_save_draft(
                 workflow.layout = layout
                 fields.append("layout")
             workflow.save(update_fields=fields)
+        audit = {"checksum": document_checksum(document), "created": created}
+        record(
+            "workflow.draft_saved",
+            actor=actor,
+            obj_type="workflow",
+            obj_id=workflow.key,
+            data=audit,
+        )
     return workflow, problems
 
 
@@ -94,5 +103,9 @@ def do_deploy_workflow(
             document=workflow.draft,
             checksum=checksum,
             deployed_by=actor,
+        )
+        audit = {"version": version.number, "checksum": checksum}
+        record(
+            "workflow.deployed", actor=actor, obj_type="workflow", obj_id=workflow.key, data=audit
         )
     return version, True

@@ -16,6 +16,7 @@ from flowdesk.engine import InvalidValues
 from flowdesk.tickets import actions
 from flowdesk.tickets.access import access_task
 from flowdesk.tickets.models import Task, Ticket
+from flowdesk.tickets.queries import tasks_actions
 
 
 @extend_schema_view(
@@ -45,7 +46,12 @@ class TaskViewSet(ApiViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        context = {
+            **self.get_serializer_context(),
+            "task_actions": tasks_actions(self.caller, page),
+        }
+        serializer = self.get_serializer_class()(page, many=True, context=context)
+        return self.get_paginated_response(serializer.data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         task = self.get_object()
