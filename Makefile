@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test browser run serve migrate demo test test-fast lint format clean
+.PHONY: install install-test browser run serve migrate demo test test-fast lint format clean \
+	bench bench-full
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +50,18 @@ lint: install-test
 format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Benchmarks (docs/benchmarks.md): a quick run of a few minutes; the parts that need PostgreSQL
+# (BENCH_PG, default postgres://postgres@127.0.0.1:5432) say so and skip when it is absent.
+BENCH_SCRIPTS := engine_vs_spiff service_layer http_load million
+bench: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	for script in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$script || exit 1; done
+
+# The full run behind docs/benchmarks.md, up to a million tickets (about half an hour).
+bench-full: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	for script in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$script --full || exit 1; done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

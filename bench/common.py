@@ -7,8 +7,10 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -138,8 +140,7 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
     line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     body = [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-        for r in cells
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells
     ]
     text = "\n".join([f"\n### {title}\n", line, rule, *body, ""])
     print(text, flush=True)
@@ -149,7 +150,11 @@ def table(title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 def write_results(name: str, mode: str, data: dict[str, Any], tables: list[str]) -> Path:
     """bench/results/<name>.json (and .md with the printed tables), stamped with the machine."""
     RESULTS.mkdir(exist_ok=True)
-    stamp = {"benchmark": name, "mode": mode, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    stamp = {
+        "benchmark": name,
+        "mode": mode,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
     payload = {**stamp, "machine": machine(), **data}
     path = RESULTS / f"{name}-{mode}.json"
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
@@ -252,3 +257,43 @@ def load_people(count: int) -> list[dict]:
             team[role] = user
         teams.append(team)
     return teams
+
+
+class LockWaits:
+    """Samples, while running, which statements wait for a lock (pg_stat_activity), to tell a
+    contended row from a busy machine. Use as a context manager."""
+
+    QUERY = """
+        SELECT wait_event, query FROM pg_stat_activity
+        WHERE wait_event_type = 'Lock' AND datname = current_database()
+    """
+
+    def __init__(self, database_url: str, interval: float = 0.02) -> None:
+        self.url, self.interval = database_url, interval
+        self.samples = 0
+        self.waits: dict[str, int] = {}
+
+    def __enter__(self) -> LockWaits:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            while not self._stop.wait(self.interval):
+                self.samples += 1
+                for event, query in conn.execute(self.QUERY).fetchall():
+                    table = re.search(r'(?:FROM|UPDATE|INTO) "(\w+)"', query)
+                    key = f"{event} on {table[1] if table else query[:40]}"
+                    self.waits[key] = self.waits.get(key, 0) + 1
+
+    def mean_waiting(self) -> dict[str, float]:
+        """Average number of backends waiting, per lock kind, over the samples."""
+        return {k: v / max(1, self.samples) for k, v in sorted(self.waits.items())}

@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/", include("flowdesk.api.urls")),
     path("accounts/login/", LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("audit/", include("flowdesk.audit.urls")),
     path("catalog/", include("flowdesk.catalog.urls")),
     path("manage/", include("flowdesk.web.manage_urls")),
     path("designer/", include("flowdesk.workflows.urls")),

@@ -28,7 +28,7 @@ class AuditEntry(models.Model):
     # Kept as written: the user may be renamed or deleted later.
     actor_name = models.CharField(_("actor"), max_length=150)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
-    address = models.CharField(_("client address"), max_length=45, null=True, blank=True)
+    address = models.CharField(_("client address"), max_length=45, blank=True)
     obj_type = models.CharField(_("object type"), max_length=40)
     obj_id = models.CharField(_("object id"), max_length=150)
     label = models.CharField(_("object"), max_length=200)
@@ -90,7 +90,7 @@ def entry_hash(
     at: datetime,
     actor_name: str,
     source: str,
-    address: str | None,
+    address: str,
     obj: tuple[str, str, str],
     action: str,
     data_json: str,

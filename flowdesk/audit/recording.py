@@ -96,7 +96,7 @@ def append(specs: list[Spec]) -> list[AuditEntry]:
             actor=actor,
             actor_name=actor.get_username() if actor else _nobody(source),
             source=source,
-            address=spec.address or (request.META.get("REMOTE_ADDR") if request else None),
+            address=spec.address or (request.META.get("REMOTE_ADDR", "") if request else ""),
             obj_type=spec.obj_type,
             obj_id=spec.obj_id[:150],
             label=spec.label[:200],
@@ -113,7 +113,8 @@ def append(specs: list[Spec]) -> list[AuditEntry]:
 
 def normalised_json(data: Any) -> str:
     """Canonical JSON of `data` as it reads back (string keys, tuples as lists)."""
-    return canonical_json(json.loads(json.dumps(data if data is not None else {}, cls=DjangoJSONEncoder)))
+    plain = json.loads(json.dumps({} if data is None else data, cls=DjangoJSONEncoder))
+    return canonical_json(plain)
 
 
 def _lock_head() -> ChainHead:

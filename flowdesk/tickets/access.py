@@ -1,10 +1,14 @@
-"""Choke points for reading tickets and tasks: missing and forbidden look the same."""
+"""Choke points for reading tickets, tasks and attachments: missing and forbidden look the same."""
+
+import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q
 from django.http import Http404
 
+from flowdesk import engine
 from flowdesk.directory.access import is_flowdesk_admin
-from flowdesk.tickets.models import Task, TaskCandidate, Ticket
+from flowdesk.tickets.models import Attachment, Task, TaskCandidate, Ticket
 
 
 def access_ticket(user: AbstractBaseUser, sn: str) -> Ticket:
@@ -39,3 +43,47 @@ def is_candidate(task: Task, user: AbstractBaseUser) -> bool:
 def is_manager(ticket: Ticket, user: AbstractBaseUser) -> bool:
     """Admins and the service's owners manage its tickets (suspend, terminate, transfer)."""
     return is_flowdesk_admin(user) or ticket.service.owners.filter(pk=user.pk).exists()
+
+
+def access_attachment(user: AbstractBaseUser, pk: uuid.UUID) -> Attachment:
+    """A file the user uploaded, or one that a ticket they may see names in an attachment
+    field (now or in its history); Http404 otherwise."""
+    attachment = Attachment.objects.filter(pk=pk).first()
+    if attachment is None or (
+        attachment.uploaded_by_id != user.pk and not _referenced(user, attachment.pk)
+    ):
+        raise Http404(f"No attachment {pk}.")
+    return attachment
+
+
+def attachment_ids(defn: engine.Definition, values: dict) -> set[uuid.UUID]:
+    """The ids the attachment fields among `values` name (ids that are no UUID left out)."""
+    ids = set()
+    for key, value in values.items():
+        if defn.fields.get(key, {}).get("type") != "attachment" or not isinstance(value, list):
+            continue
+        for item in value:
+            try:
+                ids.add(uuid.UUID(str(item)))
+            except ValueError:
+                pass
+    return ids
+
+
+def _referenced(user: AbstractBaseUser, pk: uuid.UUID) -> bool:
+    # A text search narrows the tickets (the first 8 hex digits appear in the id however it was
+    # spelt); the field types then decide. A step's submitted values keep replaced files.
+    needle = pk.hex[:8]
+    tickets = (
+        Ticket.objects.visible_to(user)
+        .filter(Q(state__icontains=needle) | Q(events__data__icontains=needle))
+        .select_related("version")
+        .distinct()
+    )
+    for ticket in tickets:
+        defn = ticket.version.definition
+        submitted = ticket.events.filter(data__icontains=needle).values_list("data", flat=True)
+        for values in [ticket.values, *(data.get("values") or {} for data in submitted)]:
+            if pk in attachment_ids(defn, values):
+                return True
+    return False

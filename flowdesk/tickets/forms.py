@@ -7,8 +7,11 @@ own `evaluate`, so the page shows exactly the fields the server will ask for.
 """
 
 import json
+import re
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django import forms
 from django.utils import timezone
@@ -19,8 +22,12 @@ from django.utils.translation import gettext_lazy as _
 from flowdesk import engine
 from flowdesk.directory.models import Business
 from flowdesk.texts import localized
+from flowdesk.tickets.models import Attachment
 
 MAX_TITLE = 200
+# Fields whose widget needs static/web/fields.js (the upload widget and the table editor).
+SCRIPTED = {"attachment", "table"}
+_ROW_ERROR = re.compile(r"Row (\d+)")
 
 
 class RawListField(forms.Field):
@@ -30,6 +37,93 @@ class RawListField(forms.Field):
 
     def to_python(self, value: object) -> list[str]:
         return list(value) if isinstance(value, list | tuple) else []
+
+
+class AttachmentWidget(forms.Widget):
+    """A file chooser that uploads each file at once (fields.js) and keeps the ids as hidden
+    inputs named after the field, shown as chips with name and size."""
+
+    template_name = "tickets/widgets/attachment.html"
+    input_type = "attachment"
+
+    def __init__(self, field: dict) -> None:
+        super().__init__()
+        self.max = field.get("max")
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        return data.getlist(name) if hasattr(data, "getlist") else list(data.get(name) or [])
+
+    def format_value(self, value: object) -> list[str]:
+        return [str(item) for item in value] if isinstance(value, list | tuple) else []
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        ids = context["widget"]["value"]
+        known = {str(a.pk): a for a in Attachment.objects.filter(pk__in=_uuids(ids))}
+        context["widget"] |= {
+            "files": [known.get(_uuid_text(i)) or {"pk": i, "name": i, "size": None} for i in ids],
+            "multiple": self.max is None or int(self.max) > 1,
+        }
+        return context
+
+
+class TableWidget(forms.Widget):
+    """The table editor (Alpine.js, fields.js): typed inputs per column, rows added and removed,
+    sent as the JSON list of row objects in one hidden input named after the field."""
+
+    template_name = "tickets/widgets/table.html"
+    input_type = "table"
+
+    def __init__(self, field: dict) -> None:
+        super().__init__()
+        self.columns = [_column(column) for column in field.get("columns") or []]
+        self.error_row: int | None = None
+
+    def format_value(self, value: object) -> str:
+        return value if isinstance(value, str) else ""
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        try:
+            rows = json.loads(context["widget"]["value"] or "[]")
+        except ValueError:
+            rows = []
+        context["widget"]["columns"] = self.columns
+        context["widget"]["config_id"] = f"{context['widget']['attrs'].get('id', name)}-config"
+        context["widget"]["config"] = {
+            "columns": self.columns,
+            "rows": rows if isinstance(rows, list) else [],
+            "errorRow": self.error_row,
+        }
+        return context
+
+
+def _column(column: dict) -> dict:
+    """What the table editor needs to know of a column."""
+    return {
+        "key": column.get("key"),
+        "type": column.get("type", "string"),
+        "label": localized(column.get("label"), str(column.get("key"))),
+        "required": bool(column.get("required")),
+        "options": _options(column),
+    }
+
+
+def _uuid_text(item: object) -> str:
+    try:
+        return str(uuid.UUID(str(item)))
+    except ValueError:
+        return str(item)
+
+
+def _uuids(items: Iterable[object]) -> list[uuid.UUID]:
+    ids = []
+    for item in items:
+        try:
+            ids.append(uuid.UUID(str(item)))
+        except ValueError:
+            pass
+    return ids
 
 
 def _hints(field: dict, kind: str) -> dict[str, str]:
@@ -68,7 +162,6 @@ def _form_field(field: dict) -> forms.Field:
     attrs = _hints(field, kind)
     widgets = {
         "text": forms.Textarea(attrs={"rows": 4, **attrs}),
-        "table": forms.Textarea(attrs={"rows": 4, "class": "font-monospace", **attrs}),
         "integer": forms.NumberInput(attrs={"step": "1", **attrs}),
         "decimal": forms.NumberInput(attrs={"step": "any", **attrs}),
         "date": forms.DateInput(attrs={"type": "date", **attrs}),
@@ -85,6 +178,10 @@ def _form_field(field: dict) -> forms.Field:
             choices=_options(field), attrs={"class": "form-check-input"}
         )
         return RawListField(required=False, widget=widget)
+    if kind == "attachment":
+        return RawListField(required=False, widget=AttachmentWidget(field))
+    if kind == "table":
+        return forms.CharField(required=False, strip=False, widget=TableWidget(field))
     widget = widgets.get(kind, forms.TextInput(attrs=attrs))
     return forms.CharField(required=False, strip=False, widget=_styled(widget))
 
@@ -101,13 +198,15 @@ def _to_value(field: dict, raw: object) -> object:
     kind = field["type"]
     if kind == "multiselect":
         return [_option_value(field, item) for item in raw or []]
+    if kind == "attachment":
+        return [item.strip() for item in raw or [] if isinstance(item, str) and item.strip()]
     if not isinstance(raw, str) or raw.strip() == "":
         return None
     if kind == "select":
         return _option_value(field, raw)
     if kind == "datetime":
         return _aware_iso(raw)
-    if kind in {"members", "attachment"}:
+    if kind == "members":
         return [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
     if kind == "table":
         try:
@@ -145,11 +244,11 @@ def _to_initial(field: dict, value: object) -> object:
         return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M") if moment else value
     if kind == "boolean":
         return "true" if value else "false"
-    if kind in {"members", "attachment"} and isinstance(value, list):
+    if kind == "members" and isinstance(value, list):
         return ", ".join(map(str, value))
     if kind == "table":
-        return json.dumps(value, ensure_ascii=False, indent=1)
-    if kind == "multiselect":
+        return json.dumps(value, ensure_ascii=False)
+    if kind in {"multiselect", "attachment"}:
         return [str(item) for item in value]
     return str(value)
 
@@ -174,6 +273,7 @@ class StepForm(forms.Form):
     ) -> None:
         super().__init__(data=data)
         self.defn = defn
+        self.current = current or {}
         self.keys = [key for key in defn.node(node_id).fields]
         if with_title:
             self.fields["title"] = forms.CharField(
@@ -203,11 +303,12 @@ class StepForm(forms.Form):
         raw = {}
         for key in self.keys:
             field = self.defn.fields[key]
-            if field["type"] == "multiselect":
+            listed = field["type"] in {"multiselect", "attachment"}
+            if listed:
                 value = self.data.getlist(key) if hasattr(self.data, "getlist") else []
             else:
                 value = self.data.get(key)
-            if key in self.data or field["type"] == "multiselect":
+            if key in self.data or listed:
                 raw[key] = _to_value(field, value)
         return raw
 
@@ -228,7 +329,7 @@ class StepForm(forms.Form):
             definition.get("required_when"), results, False
         )
         field.fd_required = required
-        if required and definition["type"] not in {"multiselect", "boolean"}:
+        if required and definition["type"] not in {"multiselect", "boolean", *SCRIPTED}:
             field.widget.attrs["required"] = True
         field.fd_conditional = bool(
             definition.get("visible_when") or definition.get("required_when")
@@ -243,13 +344,29 @@ class StepForm(forms.Form):
             for key in self.keys
         )
 
+    @property
+    def needs_scripts(self) -> bool:
+        """Whether a widget on the form needs static/web/fields.js."""
+        return any(self.defn.fields[key]["type"] in SCRIPTED for key in self.fields_shown)
+
+    @property
+    def fields_shown(self) -> list[str]:
+        return [key for key in self.keys if key in self.fields]
+
     def values(self) -> dict:
-        """The submitted step values (visible fields only), for a `do_*` action."""
-        return {
-            key: _to_value(self.defn.fields[key], self.cleaned_data.get(key))
-            for key in self.keys
-            if key in self.fields
-        }
+        """The submitted step values (visible fields only), for a `do_*` action.
+
+        Attachment ids kept as they were are left out: the service layer accepts only files
+        the actor uploaded, and a value left out keeps the one entered at an earlier step.
+        """
+        values = {}
+        for key in self.fields_shown:
+            field = self.defn.fields[key]
+            value = _to_value(field, self.cleaned_data.get(key))
+            unchanged = value == [str(item) for item in self.current.get(key) or []]
+            if not (field["type"] == "attachment" and unchanged):
+                values[key] = value
+        return values
 
     def add_engine_errors(self, errors: dict[str, list[str]]) -> None:
         """Show the service layer's verdict next to each field (or above the form)."""
@@ -259,6 +376,8 @@ class StepForm(forms.Form):
                 self.add_error(key, translated)
                 widget = self.fields[key].widget
                 widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid"
+                if isinstance(widget, TableWidget) and (row := _ROW_ERROR.match(messages[0])):
+                    widget.error_row = int(row.group(1))  # the editor marks that row
             else:
                 label = localized(self.defn.fields.get(key, {}).get("label"), key)
                 self.add_error(None, [f"{label}: {message}" for message in translated])

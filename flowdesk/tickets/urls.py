@@ -26,4 +26,6 @@ urlpatterns = [
     path("tickets/<str:sn>/tasks/<int:pk>/form/", views.task_form, name="task_form"),
     path("tickets/<str:sn>/tasks/<int:pk>/<str:action>/", views.task_action, name="task_action"),
     path("tickets/<str:sn>/do/<str:action>/", views.ticket_action, name="ticket_action"),
+    path("attachments/", views.attachment_upload, name="attachment_upload"),
+    path("attachments/<uuid:pk>/", views.attachment_download, name="attachment_download"),
 ]

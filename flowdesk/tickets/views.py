@@ -4,17 +4,21 @@ Every POST parses its input, calls exactly one `do_*` action with source="web", 
 redirects back to the ticket or shows the action's errors next to the fields.
 """
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,13 +27,25 @@ from flowdesk.directory.models import Business
 from flowdesk.engine import EngineError, InvalidValues, TaskNotOpen
 from flowdesk.texts import localized
 from flowdesk.tickets import actions, queries
-from flowdesk.tickets.access import access_ticket
+from flowdesk.tickets.access import access_attachment, access_ticket, attachment_ids
 from flowdesk.tickets.filtersets import TicketFilterSet
 from flowdesk.tickets.forms import StepForm, local_datetime
-from flowdesk.tickets.models import Task, Ticket
+from flowdesk.tickets.models import Attachment, Task, Ticket
 from flowdesk.web.diagram import build_diagram
 
 PAGE_SIZE = 25
+# Types a browser may show as they are; anything else downloads as bytes (no HTML, no SVG).
+SAFE_TYPES = {
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+    "text/plain",
+    "text/csv",
+}
+# Room for the multipart envelope around one file before a request counts as too large.
+UPLOAD_ENVELOPE = 64 * 1024
 # Inputs of the task panel outside the step's fields (their errors go next to them).
 TASK_INPUTS = ("comment", "reason", "target", "to_user")
 MENU_TYPES = {
@@ -133,15 +149,31 @@ def _task_panels(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm
     return panels
 
 
+def _files(ticket: Ticket, snapshots: list[queries.Snapshot]) -> dict[str, Attachment]:
+    """The attachments the page names, by id, in one query (none without attachment fields).
+
+    Every value of an attachment field was once submitted at a step, so the snapshots and
+    the current values name them all (old values in the history too)."""
+    defn = ticket.version.definition
+    if not any(field["type"] == "attachment" for field in defn.fields.values()):
+        return {}
+    ids = attachment_ids(defn, ticket.values).union(
+        *(attachment_ids(defn, snap.values) for snap in snapshots)
+    )
+    return {str(a.pk): a for a in Attachment.objects.filter(pk__in=ids)}
+
+
 def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> dict:
     defn = ticket.version.definition
+    snapshots = queries.snapshots(ticket)
     return {
         "ticket": ticket,
         "defn": defn,
         "ticket_type": defn.type,
         "panels": _task_panels(request, ticket, bound),
         "ticket_actions": queries.ticket_actions(request.user, ticket),
-        "snapshots": queries.snapshots(ticket),
+        "snapshots": snapshots,
+        "files": _files(ticket, snapshots),
         "events": queries.history(ticket).select_related("actor__profile"),
         "steps": queries.current_steps(ticket),
         "end_reason": queries.end_reason(ticket),
@@ -172,10 +204,12 @@ def ticket_detail(request: HttpRequest, sn: str) -> HttpResponse:
 @login_required
 def ticket_print(request: HttpRequest, sn: str) -> HttpResponse:
     ticket = access_ticket(request.user, sn)
+    snapshots = queries.snapshots(ticket)
     context = {
         "ticket": ticket,
         "defn": ticket.version.definition,
-        "snapshots": queries.snapshots(ticket),
+        "snapshots": snapshots,
+        "files": _files(ticket, snapshots),
         "events": queries.history(ticket).select_related("actor__profile"),
         "diagram": build_diagram(ticket.version.definition, ticket.state, ticket.status),
         "end_reason": queries.end_reason(ticket),
@@ -328,3 +362,62 @@ def ticket_action(request: HttpRequest, sn: str, action: str) -> HttpResponse:
     except EngineError as error:
         messages.error(request, _engine_message(error))
     return redirect("tickets:ticket_detail", sn=ticket.sn)
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+
+def upload_too_large(request: HttpRequest) -> str | None:
+    """Why a request is refused before its body is read (413), or None: the file in it is
+    surely over FLOWDESK_MAX_UPLOAD_BYTES. The action still checks the file itself."""
+    limit = settings.FLOWDESK_MAX_UPLOAD_BYTES
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if length <= limit + UPLOAD_ENVELOPE:
+        return None
+    return _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+
+
+def attachment_response(attachment: Attachment) -> FileResponse:
+    """The file as a download, with headers that keep a browser from running it."""
+    content_type = attachment.content_type.split(";")[0].strip().lower()
+    response = FileResponse(
+        attachment.file.open("rb"),
+        content_type=content_type if content_type in SAFE_TYPES else "application/octet-stream",
+    )
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.name, safe='')}"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private"
+    return response
+
+
+@login_required
+@require_POST
+def attachment_upload(request: HttpRequest) -> HttpResponse:
+    """fields.js: store one chosen file at once; answer its chip, which holds its id in a
+    hidden input named after the field (`field`), or a sentence saying why not."""
+    if problem := upload_too_large(request):
+        return _plain(problem, 413)
+    upload = request.FILES.get("file")
+    if upload is None:
+        return _plain(_("Choose a file."), 400)
+    try:
+        attachment = actions.do_upload_attachment(upload, actor=request.user)
+    except InvalidValues as error:
+        return _plain(" ".join(_(m) for msgs in error.errors.values() for m in msgs), 400)
+    context = {"file": attachment, "name": request.POST.get("field", "")}
+    response = render(request, "tickets/_attachment_chip.html", context, status=201)
+    response["Flowdesk-Attachment-Id"] = str(attachment.pk)
+    return response
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: uuid.UUID) -> FileResponse:
+    """The file, for its uploader and whoever may see a ticket naming it; 404 for others."""
+    return attachment_response(access_attachment(request.user, pk))
+
+
+def _plain(text: str, status: int) -> HttpResponse:
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from flowdesk.engine.document import load_document
 
+from flowdesk.engine.document import load_document
 from flowdesk.workflows.models import Workflow
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,32 @@
+import pytest
+
+from flowdesk.audit.models import AuditEntry
+from flowdesk.tickets.models import Ticket
+from tests.tickets.test_release_scenario import TEST_FAIL, TEST_PASS, submit, todo
+from flowdesk.tickets import actions
+
+
+def entries(**filters) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(**filters).order_by("seq"))
+
+
+@pytest.fixture
+def released(release_service, users) -> Ticket:
+    """The seed scenario through the service layer: failed test, resubmit, release, QC."""
+    alice, bob, carol, qc = users.pm_alice, users.test_bob, users.ops_carol, users.qc_c
+    ticket = submit(release_service, alice)
+    actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_FAIL)
+    actions.do_complete_task(
+        todo(alice, ticket), actor=alice, values={"package_md5": NEW_MD5}, source="api"
+    )
+    actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_PASS)
+    actions.do_approve_task(todo(carol, ticket), actor=carol, comment="Slots booked")
+    actions.do_complete_task(todo(carol, ticket), actor=carol, values={"release_summary": "Done"})
+    actions.do_complete_task(
+        todo(qc, ticket), actor=qc, values={"qc_result": "good", "qc_summary": "No incidents"}
+    )
+    ticket.refresh_from_db()
+    return ticket
+
+
+NEW_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
