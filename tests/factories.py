@@ -14,15 +14,17 @@ def deploy_service(document: dict, **service_options) -> Service:
     )
 
 
-def global_workflow(key: str, nodes: list[dict], transitions: list[dict], **extra) -> dict:
-    """A small `scope: global` change workflow for tests."""
+def global_workflow(
+    key: str, nodes: list[dict], transitions: list[dict], start_fields: list[str] = (), **extra
+) -> dict:
+    """A small `scope: global` change workflow for tests: submit → nodes… → done."""
     return {
         "key": key,
         "name": key,
         "type": "change",
         "scope": "global",
         "nodes": [
-            {"id": "submit", "type": "start", "name": "Submit"},
+            {"id": "submit", "type": "start", "name": "Submit", "fields": list(start_fields)},
             *nodes,
             {"id": "done", "type": "end"},
         ],

@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from flowdesk.api.problems import not_found
+from flowdesk.api.views.attachments import AttachmentViewSet
 from flowdesk.api.views.catalog import CatalogViewSet, ServiceViewSet
 from flowdesk.api.views.directory import BusinessViewSet, RoleViewSet, UserViewSet
 from flowdesk.api.views.tasks import TaskViewSet
@@ -21,6 +22,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("businesses", BusinessViewSet, basename="business")
 router.register("roles", RoleViewSet, basename="role")
 router.register("tokens", TokenViewSet, basename="token")
+router.register("attachments", AttachmentViewSet, basename="attachment")
 
 urlpatterns = [
     path("v1/catalog/", CatalogViewSet.as_view({"get": "tree"}), name="catalog"),

@@ -40,6 +40,8 @@ def export_lines(entries: QuerySet[AuditEntry], fmt: str) -> Iterator[str]:
 
 
 class _Line:
+    """A file for csv.writer that hands each written row back instead of keeping it."""
+
     def write(self, value: str) -> str:
         return value
 

@@ -42,12 +42,13 @@ class TicketReport:
 
     @property
     def version_matches(self) -> bool:
-        """The recorded version is the one the ticket runs on (number and document checksum)."""
+        """The recorded version is the one the ticket runs on (number and document checksum);
+        a ticket submitted before the audit log existed has none recorded."""
+        if not self.pinned:
+            return True
         version = self.ticket.version
-        return (self.pinned.get("version"), self.pinned.get("version_checksum")) == (
-            version.number,
-            version.checksum,
-        )
+        recorded = (self.pinned.get("version"), self.pinned.get("version_checksum"))
+        return recorded == (version.number, version.checksum)
 
 
 def ticket_report(ticket: Ticket) -> TicketReport:

@@ -10,7 +10,14 @@ import httpx
 from django.core.management.base import BaseCommand, CommandError
 
 from flowdesk.client.http import ApiError, Client
-from flowdesk.client.parsing import format_duration, parse_duration, parse_field, parse_fields_file
+from flowdesk.client.parsing import (
+    format_duration,
+    merge_fields,
+    parse_attach,
+    parse_duration,
+    parse_field,
+    parse_fields_file,
+)
 from flowdesk.client.render import status_line
 from flowdesk.client.waiting import PROCEED, STOPPED, Wait, wait_for_ticket
 
@@ -41,6 +48,15 @@ def field_options() -> ArgumentParser:
     )
     parser.add_argument(
         "--fields-file", type=parse_fields_file, metavar="FILE.json", help="a JSON object"
+    )
+    parser.add_argument(
+        "--attach",
+        dest="attach_pairs",
+        action="append",
+        type=parse_attach,
+        default=[],
+        metavar="FIELD=PATH",
+        help="upload a file and add it to an attachment field (repeat for several files)",
     )
     return parser
 
@@ -102,6 +118,18 @@ class ClientCommand(BaseCommand):
             for message in messages:
                 self.stderr.write(f"{field}: {message}")
         return CommandError(exc.detail, returncode=FAILED)
+
+    def fields(
+        self, fields_file: dict | None, field_pairs: list, attach_pairs: list, **_: Any
+    ) -> dict:
+        """The field values of `--fields-file`, `--field` and `--attach`: each attached file is
+        uploaded first and its id added to the field's list."""
+        fields = merge_fields(fields_file, field_pairs)
+        for key, path in attach_pairs:
+            attachment = self.client.upload(path)
+            listed = fields.get(key)
+            fields[key] = [*(listed if isinstance(listed, list) else []), attachment["id"]]
+        return fields
 
     def emit(self, data: Any, text: str) -> None:
         """The result: JSON for scripts, or text for people."""

@@ -4,6 +4,7 @@ failures (connection errors, 429 and 5xx) where a request is safe to repeat."""
 import time
 from collections.abc import Callable
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -99,7 +100,16 @@ class Client:
             json={"fields": fields, "comment": comment},
         )
 
-    # --- plumbing ---------------------------------------------------------------------------
+    def upload(self, path: Path) -> dict:
+        """Store a file on the server; the answer's `id` goes in an attachment field."""
+        # Read whole, so a retry sends it again; an upload repeated after a lost answer only
+        # leaves an unreferenced file behind.
+        content = path.read_bytes()
+        return self.request(
+            "POST", "/api/v1/attachments/", files={"file": (path.name, content)}, attempts=3
+        )
+
+        # --- plumbing ---------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, attempts: int = 1, **kwargs: Any) -> Any:
         """The response's JSON; ApiError on failure, after `attempts` tries of transient ones."""

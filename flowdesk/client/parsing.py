@@ -67,6 +67,17 @@ def parse_field(arg: str) -> tuple[str, Any]:
     return key, field_value(raw)
 
 
+def parse_attach(arg: str) -> tuple[str, Path]:
+    """`FIELD=PATH` of `--attach`: a readable file to upload and name in an attachment field."""
+    key, sep, raw = arg.partition("=")
+    key, path = key.strip(), Path(raw)
+    if not sep or not key or not raw:
+        raise ArgumentTypeError(f"{arg!r} is not FIELD=PATH")
+    if not path.is_file():
+        raise ArgumentTypeError(f"cannot read {raw}: no such file")
+    return key, path
+
+
 def parse_fields_file(path: str) -> dict[str, Any]:
     """A JSON file holding one object of field values."""
     try:

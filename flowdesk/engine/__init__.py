@@ -16,6 +16,7 @@ from .definition import (
     Transition,
     text,
 )
+from .document import DocumentError, dump_document, load_document
 from .effects import (
     ApprovalDecided,
     Effect,
@@ -58,6 +59,7 @@ from .runtime import (
     terminate,
     withdraw,
 )
+from .validation import SCHEMA_PATH, Problem, RoleCatalog, validate_document, workflow_schema
 
 __all__ = [
     "COUNTERSIGN_MODES",
@@ -66,12 +68,14 @@ __all__ = [
     "NODE_TYPES",
     "OPERATORS",
     "OPERATORS_BY_TYPE",
+    "SCHEMA_PATH",
     "Approval",
     "ApprovalDecided",
     "Context",
     "Definition",
     "DefinitionError",
     "Directory",
+    "DocumentError",
     "Effect",
     "EngineError",
     "InvalidTarget",
@@ -82,8 +86,10 @@ __all__ = [
     "NoOperator",
     "NotAllowed",
     "NotRunning",
+    "Problem",
     "Result",
     "Returned",
+    "RoleCatalog",
     "Settings",
     "StatusChanged",
     "Stuck",
@@ -98,8 +104,10 @@ __all__ = [
     "complete",
     "current_nodes",
     "describe_operator",
+    "dump_document",
     "evaluate",
     "is_empty",
+    "load_document",
     "open_tasks",
     "option_values",
     "reject",
@@ -111,6 +119,8 @@ __all__ = [
     "suspend",
     "terminate",
     "text",
+    "validate_document",
     "validate_node_values",
     "withdraw",
+    "workflow_schema",
 ]

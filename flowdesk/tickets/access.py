@@ -62,12 +62,16 @@ def attachment_ids(defn: engine.Definition, values: dict) -> set[uuid.UUID]:
     for key, value in values.items():
         if defn.fields.get(key, {}).get("type") != "attachment" or not isinstance(value, list):
             continue
-        for item in value:
-            try:
-                ids.add(uuid.UUID(str(item)))
-            except ValueError:
-                pass
+        ids.update(pk for item in value if (pk := as_uuid(item)))
     return ids
+
+
+def as_uuid(item: object) -> uuid.UUID | None:
+    """An attachment id as stored (any spelling of a UUID); None for anything else."""
+    try:
+        return uuid.UUID(str(item))
+    except ValueError:
+        return None
 
 
 def _referenced(user: AbstractBaseUser, pk: uuid.UUID) -> bool:

@@ -26,7 +26,7 @@ from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
 from flowdesk.texts import localized
-from flowdesk.tickets.access import is_candidate, is_manager
+from flowdesk.tickets.access import as_uuid, attachment_ids, is_candidate, is_manager
 from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
 from flowdesk.tickets.models import (
     SERIAL_PREFIXES,
@@ -140,25 +140,24 @@ def _next_serial(prefix: str, now: datetime) -> str:
     return f"{prefix}{day:%Y%m%d}{value:06d}"
 
 
-def _check_attachments(defn: engine.Definition, node_id: str, values: dict, actor: User) -> None:
-    """Attachment fields may only name files the actor uploaded (the engine checks shapes)."""
-    node = defn.node(node_id)
+def _check_attachments(
+    defn: engine.Definition, node_id: str, values: dict, actor: User, ticket: Ticket | None = None
+) -> None:
+    """Attachment fields may name files the actor uploaded, or files the ticket already holds
+    (a later step keeps an earlier step's files); the engine checks the shapes."""
+    held = attachment_ids(defn, ticket.values) if ticket else set()
     errors = {}
-    for key in node.fields:
-        if defn.fields[key]["type"] != "attachment" or not isinstance(values.get(key), list):
+    for key in defn.node(node_id).fields:
+        value = values.get(key)
+        if defn.fields[key]["type"] != "attachment" or not isinstance(value, list):
             continue
-        ids = {str(v) for v in values[key]}
-        try:
-            found = {
-                str(pk)
-                for pk in Attachment.objects.filter(pk__in=ids, uploaded_by=actor).values_list(
-                    "pk", flat=True
-                )
-            }
-        except Exception:  # a malformed UUID
-            found = set()
-        if missing := sorted(ids - found):
-            errors[key] = [f"Unknown attachment '{missing[0]}'."]
+        ids = {str(item): as_uuid(item) for item in value}
+        new = {pk for pk in ids.values() if pk is not None} - held
+        mine = set(
+            Attachment.objects.filter(pk__in=new, uploaded_by=actor).values_list("pk", flat=True)
+        )
+        if unknown := [item for item, pk in ids.items() if pk is None or pk in new - mine]:
+            errors[key] = [f"Unknown attachment '{unknown[0]}'."]
     if errors:
         raise InvalidValues(errors)
 
@@ -334,7 +333,7 @@ def _act_on_task(
             raise NotAllowed("Claim this task before acting on it.")
         defn = ticket.version.definition
         if values:
-            _check_attachments(defn, task.node_id, values, actor)
+            _check_attachments(defn, task.node_id, values, actor, ticket)
         result = step(defn, ticket.state, engine_context(ticket))
         _record(
             ticket,

@@ -8,7 +8,6 @@ own `evaluate`, so the page shows exactly the fields the server will ask for.
 
 import json
 import re
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from flowdesk import engine
 from flowdesk.directory.models import Business
 from flowdesk.texts import localized
+from flowdesk.tickets.access import as_uuid
 from flowdesk.tickets.models import Attachment
 
 MAX_TITLE = 200
@@ -59,9 +59,10 @@ class AttachmentWidget(forms.Widget):
     def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
         context = super().get_context(name, value, attrs)
         ids = context["widget"]["value"]
-        known = {str(a.pk): a for a in Attachment.objects.filter(pk__in=_uuids(ids))}
+        pks = {item: as_uuid(item) for item in ids}
+        known = Attachment.objects.in_bulk([pk for pk in pks.values() if pk])
         context["widget"] |= {
-            "files": [known.get(_uuid_text(i)) or {"pk": i, "name": i, "size": None} for i in ids],
+            "files": [known.get(pks[i]) or {"pk": i, "name": i, "size": None} for i in ids],
             "multiple": self.max is None or int(self.max) > 1,
         }
         return context
@@ -107,23 +108,6 @@ def _column(column: dict) -> dict:
         "required": bool(column.get("required")),
         "options": _options(column),
     }
-
-
-def _uuid_text(item: object) -> str:
-    try:
-        return str(uuid.UUID(str(item)))
-    except ValueError:
-        return str(item)
-
-
-def _uuids(items: Iterable[object]) -> list[uuid.UUID]:
-    ids = []
-    for item in items:
-        try:
-            ids.append(uuid.UUID(str(item)))
-        except ValueError:
-            pass
-    return ids
 
 
 def _hints(field: dict, kind: str) -> dict[str, str]:

@@ -18,7 +18,6 @@ from django.http import FileResponse, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date
-from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -377,7 +376,7 @@ def upload_too_large(request: HttpRequest) -> str | None:
         return None
     if length <= limit + UPLOAD_ENVELOPE:
         return None
-    return _("The file is larger than %(limit)s.") % {"limit": filesizeformat(limit)}
+    return _("The file is larger than %(limit)s MB.") % {"limit": limit // 2**20}
 
 
 def attachment_response(attachment: Attachment) -> FileResponse:
@@ -387,7 +386,9 @@ def attachment_response(attachment: Attachment) -> FileResponse:
         attachment.file.open("rb"),
         content_type=content_type if content_type in SAFE_TYPES else "application/octet-stream",
     )
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.name, safe='')}"
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(attachment.name, safe='')}"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private"
     return response

@@ -2,13 +2,15 @@
 they may not see is "not found"), and nothing changes."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from flowdesk.api.actions import do_create_token
 from flowdesk.api.models import ApiToken
 from flowdesk.catalog.actions import do_save_service
 from flowdesk.directory.models import Role, RoleMembership
-from flowdesk.tickets.models import Event, Follow, Task, Ticket
+from flowdesk.tickets.actions import do_upload_attachment
+from flowdesk.tickets.models import Attachment, Event, Follow, Task, Ticket
 from flowdesk.workflows.models import Workflow, WorkflowVersion
 from tests.api.conftest import NEW_TICKET, SUBMIT, TEST_PASS, problem, submit, task_on
 
@@ -73,12 +75,16 @@ MATRIX = [
     ("get", "/api/v1/tokens/", None, None, None, None),
     ("post", "/api/v1/tokens/", {"name": "ci"}, None, None, None),
     ("delete", "/api/v1/tokens/{token}/", None, "test_bob", 404, "not_found"),
+    ("post", "/api/v1/attachments/", None, None, None, None),
+    ("get", "/api/v1/attachments/{attachment}/", None, "test_bob", 404, "not_found"),
+    ("get", "/api/v1/attachments/{attachment}/download/", None, "test_bob", 404, "not_found"),
 ]
 
 
 @pytest.fixture
 def world(clients, users, release_service):
-    """A Game A ticket waiting for test_bob, a service only QC sees, a token of pm_alice."""
+    """A Game A ticket waiting for test_bob, a service only QC sees, a token of pm_alice, a
+    file she uploaded and no ticket names."""
     ticket = submit(clients.pm_alice)
     do_save_service(
         "qc-only",
@@ -89,7 +95,13 @@ def world(clients, users, release_service):
         actor=None,
     )
     token, _raw = do_create_token(users.pm_alice, actor=None)
-    return {"sn": ticket["sn"], "task": task_on(ticket, "test_confirm")["id"], "token": token.pk}
+    attachment = do_upload_attachment(SimpleUploadedFile("a.txt", b"a"), actor=users.pm_alice)
+    return {
+        "sn": ticket["sn"],
+        "task": task_on(ticket, "test_confirm")["id"],
+        "token": token.pk,
+        "attachment": attachment.pk,
+    }
 
 
 def state() -> tuple:
@@ -103,6 +115,7 @@ def state() -> tuple:
         list(ApiToken.objects.values_list("pk", "revoked_at")),
         list(Workflow.objects.values_list("key", "draft")),
         WorkflowVersion.objects.count(),
+        Attachment.objects.count(),
     )
 
 
@@ -141,6 +154,7 @@ def _template(path: str) -> str:
         path.replace("{sn}", "{sn}")
         .replace("{task}", "{id}")
         .replace("{token}", "{id}")
+        .replace("{attachment}", "{id}")
         .replace("qc-only", "{key}")
         .replace("app-release", "{key}")
         .replace("/test/", "/{key}/")

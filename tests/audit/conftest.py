@@ -1,9 +1,13 @@
+"""Audit fixtures: the seed scenario run to its end through the service layer."""
+
 import pytest
 
 from flowdesk.audit.models import AuditEntry
+from flowdesk.tickets import actions
 from flowdesk.tickets.models import Ticket
 from tests.tickets.test_release_scenario import TEST_FAIL, TEST_PASS, submit, todo
-from flowdesk.tickets import actions
+
+NEW_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 
 
 def entries(**filters) -> list[AuditEntry]:
@@ -27,6 +31,3 @@ def released(release_service, users) -> Ticket:
     )
     ticket.refresh_from_db()
     return ticket
-
-
-NEW_MD5 = "d41d8cd98f00b204e9800998ecf8427e"

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from flowdesk import engine
 from flowdesk.engine import Context, Definition, Result
+from flowdesk.engine.document import load_document
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app-release.yaml"
 NOW = "2026-11-27T10:00:00Z"
@@ -74,7 +74,7 @@ def make_ctx(
 
 
 def load_example() -> dict:
-    return yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return load_document(EXAMPLE.read_text(encoding="utf-8"))
 
 
 # --- building small workflows --------------------------------------------------------------

@@ -29,19 +29,9 @@ def with_evidence() -> dict:
             {"id": "review", "type": "task", "name": "Review", "operators": [{"type": "requester"}]}
         ],
         transitions=[{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+        start_fields=["evidence"],
         fields=[{"key": "evidence", "type": "attachment", "label": "Evidence", "required": True}],
-    ) | {
-        "nodes": [
-            {"id": "submit", "type": "start", "name": "Submit", "fields": ["evidence"]},
-            {
-                "id": "review",
-                "type": "task",
-                "name": "Review",
-                "operators": [{"type": "requester"}],
-            },
-            {"id": "done", "type": "end"},
-        ]
-    }
+    )
 
 
 def test_attachment_is_stored_with_its_checksum_and_referenced_by_id(demo, users):
@@ -70,6 +60,38 @@ def test_attachment_of_someone_else_or_unknown_is_refused(demo, users):
             )
         assert "Unknown attachment" in caught.value.errors["evidence"][0]
     assert not Ticket.objects.exists()
+
+
+def test_a_later_step_may_keep_the_files_already_on_the_ticket(demo, users):
+    document = global_workflow(
+        "evidence-review",
+        nodes=[
+            {
+                "id": "review",
+                "type": "task",
+                "name": "Review",
+                "fields": ["evidence"],
+                "operators": [{"type": "users", "users": ["test_bob"]}],
+            }
+        ],
+        transitions=[{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+        start_fields=["evidence"],
+        fields=[{"key": "evidence", "type": "attachment", "label": "Evidence"}],
+    )
+    alices = actions.do_upload_attachment(SimpleUploadedFile("a.txt", b"a"), actor=users.pm_alice)
+    bobs = actions.do_upload_attachment(SimpleUploadedFile("b.txt", b"b"), actor=users.test_bob)
+    ticket = actions.do_submit_ticket(
+        deploy_service(document),
+        actor=users.pm_alice,
+        title="Review",
+        values={"evidence": [str(alices.pk)]},
+    )
+    task = open_tasks_for(users.test_bob).get(ticket=ticket)
+    actions.do_complete_task(
+        task, actor=users.test_bob, values={"evidence": [str(alices.pk), str(bobs.pk)]}
+    )
+    ticket.refresh_from_db()
+    assert ticket.values["evidence"] == [str(alices.pk), str(bobs.pk)]
 
 
 def test_step_with_nobody_to_do_it_refuses_the_action_and_names_the_role(release_service, users):

@@ -36,7 +36,7 @@ def run_invalid(*args: str) -> list[str]:
 
 @pytest.fixture
 def broken(tmp_path: Path) -> Path:
-    document = yaml.safe_load(EXAMPLE.read_text())
+    document = load_document(EXAMPLE.read_text())
     document["nodes"][1]["operators"] = [{"type": "business_role", "role": "tester"}]
     document["transitions"].append({"from": "release", "to": "nowhere"})
     path = tmp_path / "broken.yaml"

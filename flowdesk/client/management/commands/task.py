@@ -6,7 +6,6 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from flowdesk.client.command import FAILED, ClientCommand, connection_options, field_options
-from flowdesk.client.parsing import merge_fields
 from flowdesk.client.render import status_line, task_line, todo_line
 
 ACTIONS = {"approve": "approved", "reject": "rejected", "complete": "completed"}
@@ -42,12 +41,10 @@ class Command(ClientCommand):
         sn: str,
         node: str | None,
         comment: str,
-        field_pairs: list,
-        fields_file: dict | None,
-        **_: Any,
+        **options: Any,
     ) -> None:
         task = choose_task(self.client.todo(ticket=sn), sn, node, action)
-        fields = merge_fields(fields_file, field_pairs)
+        fields = self.fields(**options)
         ticket = self.client.act(task["id"], action, fields=fields, comment=comment)
         self.emit(ticket, f"{ACTIONS[action]} {task['node']}: {status_line(ticket)}")
 

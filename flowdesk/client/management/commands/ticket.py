@@ -11,7 +11,6 @@ from flowdesk.client.command import (
     field_options,
     wait_options,
 )
-from flowdesk.client.parsing import merge_fields
 from flowdesk.client.render import ticket_text
 
 UNTIL_HELP = "stop waiting (exit 0) once the ticket waits at NODE or has passed it"
@@ -55,20 +54,14 @@ class Command(ClientCommand):
         service: str,
         business: str | None,
         title: str,
-        field_pairs: list,
-        fields_file: dict | None,
         idempotency_key: str | None,
         wait: bool,
         until_node: str | None,
         timeout: float | None,
         interval: float,
-        **_: Any,
+        **options: Any,
     ) -> None:
-        payload = {
-            "service": service,
-            "title": title,
-            "fields": merge_fields(fields_file, field_pairs),
-        }
+        payload = {"service": service, "title": title, "fields": self.fields(**options)}
         if business:
             payload["business"] = business
         ticket = self.client.create_ticket(
