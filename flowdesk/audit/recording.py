@@ -117,6 +117,15 @@ def normalised_json(data: Any) -> str:
     return canonical_json(plain)
 
 
+def lock_chain() -> None:
+    """Take the chain head's lock now rather than at the first entry.
+
+    The lock is held until commit, and lock order prevents deadlocks: an action that will
+    touch task candidates (ticket actions, membership changes) takes the chain lock before
+    them, so no transaction holds candidate rows while waiting for the chain."""
+    _lock_head()
+
+
 def _lock_head() -> ChainHead:
     head = ChainHead.objects.select_for_update().filter(pk=HEAD).first()
     if head is not None:

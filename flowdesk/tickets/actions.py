@@ -19,7 +19,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from flowdesk import engine
-from flowdesk.audit.recording import record_ticket_events
+from flowdesk.audit.recording import lock_chain, record_ticket_events
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
 from flowdesk.directory.models import Business
@@ -530,11 +530,14 @@ def do_unfollow_ticket(ticket: Ticket, *, actor: User) -> bool:
 
 
 def _lock_ticket(pk: int) -> Ticket:
-    return (
+    """Lock the ticket, then the audit chain (see lock_chain for why in this order)."""
+    ticket = (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("version", "service", "business", "requester")
         .get(pk=pk)
     )
+    lock_chain()
+    return ticket
 
 
 def engine_context(ticket: Ticket) -> engine.Context:
