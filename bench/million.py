@@ -387,10 +387,26 @@ def measure(people: dict, tickets: int) -> dict[str, dict]:
         with CaptureQueriesContext(connection) as captured:
             run(0)
         plans = [explain(query["sql"]) for query in captured.captured_queries]
-        scans = sorted({t for plan in plans for t in BIG_TABLES if f"Seq Scan on {t} " in plan})
+        scans = sorted({scan for plan in plans for scan in unindexed(plan)})
         out[name] = {**summary_ms(times[name]), "queries": len(plans), "seq_scans": scans,
                      "explain": plans}  # fmt: skip
     return out
+
+
+def unindexed(plan: str) -> list[str]:
+    """Ticket tables a plan reads whole: a sequential scan, or an index walked without an index
+    condition (reading every row in index order, filtering)."""
+    found = []
+    nodes = plan.split("->")
+    for node in nodes:
+        for name in BIG_TABLES:
+            if f" on {name} " not in node and not node.rstrip().endswith(f" on {name}"):
+                continue
+            if "Seq Scan" in node:
+                found.append(f"{name} (seq scan)")
+            elif "Index" in node and "Index Cond" not in node and "Bitmap" not in node:
+                found.append(f"{name} (whole index)")
+    return found
 
 
 def explain(sql: str) -> str:
@@ -460,7 +476,7 @@ def write_report(mode: str, database: str, scales: tuple, results: dict, timings
     headers = ["query"]
     for scale in scales:
         headers += [f"p50 ms @{scale:,}", f"p95 ms @{scale:,}"]
-    headers += ["SQL statements", "seq scans of ticket tables", "p95 <= 30 ms",
+    headers += ["SQL statements", "ticket tables read whole", "p95 <= 30 ms",
                 f"p95 @{last:,} vs @{first:,} (goal <= 2x)"]  # fmt: skip
     tables = [
         table(f"{NAME}: server-side query times ({database})", headers, rows),

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
 from flowdesk.tickets.filtersets import TicketFilterSet
-from flowdesk.tickets.models import Task, open_tasks_for
+from flowdesk.tickets.models import Task
 
 
 class ApiTicketFilterSet(TicketFilterSet):
@@ -27,4 +27,4 @@ class TaskFilterSet(django_filters.FilterSet):
     def to_do(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if not value:
             return queryset
-        return queryset.filter(pk__in=open_tasks_for(self.request.user).values("pk"))
+        return queryset.filter(candidates__user=self.request.user)

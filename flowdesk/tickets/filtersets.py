@@ -1,10 +1,13 @@
 """One FilterSet for ticket lists, shared by the workbench pages and the API."""
 
+import re
+
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from flowdesk.tickets.models import Task, Ticket
 
+SERIAL = re.compile(r"(CRQ|REQ|INC|PRB)\d{14}")
 SCOPES = [
     ("todo", "To do"),
     ("mine", "My requests"),
@@ -30,9 +33,11 @@ class TicketFilterSet(django_filters.FilterSet):
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
-        return (
-            queryset.filter(Q(sn__iexact=value) | Q(title__icontains=value)) if value else queryset
-        )
+        if not value:
+            return queryset
+        if SERIAL.fullmatch(value.upper()):  # a serial number: the unique index answers
+            return queryset.filter(sn=value.upper())
+        return queryset.filter(title__icontains=value)
 
     def in_scope(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         user = self.request.user
