@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test browser run serve migrate demo test test-fast lint format clean \
+.PHONY: install install-test browser ldap run serve migrate demo test test-fast lint format clean \
 	bench bench-full
 
 $(BIN)/python:
@@ -15,7 +15,7 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
-install-test: $(BIN)/python
+install-test: $(BIN)/python ldap
 	$(BIN)/pip install --quiet -e '.[test]'
 
 # The browser tests drive Debian's chromium (Playwright cannot download browsers here);
@@ -23,6 +23,12 @@ install-test: $(BIN)/python
 browser:
 	@command -v chromium >/dev/null && fc-list | grep -qi wqy || { \
 	  apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
+
+# The LDAP sign-in test starts Debian's OpenLDAP slapd; python-ldap builds against libldap/sasl.
+ldap:
+	@[ -x /usr/sbin/slapd ] && command -v ldapadd >/dev/null && [ -f /usr/include/ldap.h ] || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq slapd ldap-utils libldap2-dev libsasl2-dev >/dev/null; }
 
 migrate: install
 	$(BIN)/flowdesk migrate --no-input

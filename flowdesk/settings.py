@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -177,3 +178,68 @@ SPECTACULAR_SETTINGS = {
         "TicketActionEnum": "flowdesk.api.serializers.tickets.TICKET_ACTIONS",
     },
 }
+
+# --- Security (docs/hardening.md) -------------------------------------------------------------
+# Cookies and transport: Secure cookies, HTTPS redirect and HSTS when served over HTTPS.
+HTTPS = env_bool("FLOWDESK_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_HSTS_SECONDS = int(os.environ.get("FLOWDESK_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FLOWDESK_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("FLOWDESK_HSTS_PRELOAD", False)
+if env_bool("FLOWDESK_BEHIND_TLS_PROXY", False):
+    # Only behind a proxy that sets this header itself; a client could send it otherwise.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Content-Security-Policy (django-csp): only our own static files run. Alpine.js evaluates its
+# x-data/@click expressions with new Function(), hence 'unsafe-eval'; no inline script or style.
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["csp", "axes", "flowdesk.security"]
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]  # axes last
+CONTENT_SECURITY_POLICY = {
+    # Swagger UI (drf-spectacular) starts itself with an inline script.
+    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, "'unsafe-eval'"],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # Bootstrap's icons in CSS are data: SVGs
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login throttling (django-axes): N failures per username and address lock that pair out.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("FLOWDESK_LOGIN_THROTTLING", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("FLOWDESK_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("FLOWDESK_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "flowdesk.security.auth_events.axes_username"
+AXES_LOCKOUT_TEMPLATE = "security/locked_out.html"
+
+# API tokens: lifetime of a new token when its creator names none (days; 0 = no expiry).
+FLOWDESK_TOKEN_DEFAULT_DAYS = int(os.environ.get("FLOWDESK_TOKEN_DEFAULT_DAYS", "0"))
+
+# --- Single sign-on: LDAP and/or OpenID Connect when configured (flowdesk/directory/sso.py,
+# docs/security.md); local accounts keep working. ---
+from flowdesk.directory.sso_settings import sso_settings  # noqa: E402 – needs no app loaded
+
+_sso = sso_settings(os.environ)
+globals().update(_sso)
+_local = AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend")
+AUTHENTICATION_BACKENDS[_local:_local] = _sso["FLOWDESK_SSO_BACKENDS"]
+# --- end of single sign-on ---

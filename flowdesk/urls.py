@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,3 +16,5 @@ urlpatterns = [
     path("", include("flowdesk.tickets.urls")),
     path("", include("flowdesk.web.urls")),
 ]
+if settings.FLOWDESK_OIDC_ENABLED:  # single sign-on (flowdesk/directory/sso.py)
+    urlpatterns += [path("oidc/", include("mozilla_django_oidc.urls"))]

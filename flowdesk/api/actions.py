@@ -1,11 +1,15 @@
 """State changes of the API app: tokens, and ticket creation made safe to retry."""
 
+import re
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from flowdesk.api.models import ApiToken, IdempotencyKey, hash_token, new_token_value
+from flowdesk.api.models import SCOPES, ApiToken, IdempotencyKey, hash_token, new_token_value
 from flowdesk.audit.recording import record_token
 from flowdesk.catalog.models import Service
 from flowdesk.directory.access import is_flowdesk_admin
@@ -13,15 +17,45 @@ from flowdesk.directory.models import Business
 from flowdesk.tickets.actions import do_submit_ticket
 from flowdesk.tickets.models import Ticket
 
+_LIFETIME = re.compile(r"([1-9][0-9]{0,4})([dh])")
+
+
+def token_expiry(lifetime: str | None) -> datetime | None:
+    """When a token asked for with `lifetime` expires: "90d", "12h", "never", or empty for
+    the default (FLOWDESK_TOKEN_DEFAULT_DAYS; 0 = never). ValueError says what is wrong."""
+    lifetime = (lifetime or "").strip().lower()
+    if lifetime == "never":
+        return None
+    if not lifetime:
+        days = settings.FLOWDESK_TOKEN_DEFAULT_DAYS
+        return timezone.now() + timedelta(days=days) if days else None
+    if not (match := _LIFETIME.fullmatch(lifetime)):
+        raise ValueError("Give the lifetime as days or hours, e.g. 90d or 12h, or 'never'.")
+    number, unit = int(match[1]), match[2]
+    return timezone.now() + (timedelta(days=number) if unit == "d" else timedelta(hours=number))
+
 
 def do_create_token(
-    user: AbstractBaseUser, *, name: str = "", actor: AbstractBaseUser | None
+    user: AbstractBaseUser,
+    *,
+    name: str = "",
+    scope: str = "write",
+    expires_at: datetime | None = None,
+    actor: AbstractBaseUser | None,
 ) -> tuple[ApiToken, str]:
-    """Create a token for `user`; returns it with the raw value, which is shown only once."""
+    """Create a token for `user`; returns it with the raw value, which is shown only once.
+    `scope` "read" limits it to GET; `expires_at` None: it never expires (see token_expiry)."""
+    if scope not in SCOPES:
+        raise ValidationError({"scope": f"Choose one of: {', '.join(SCOPES)}."})
     raw = new_token_value()
     with transaction.atomic(durable=True):
         token = ApiToken.objects.create(
-            user=user, name=name, key_hash=hash_token(raw), prefix=raw[:10]
+            user=user,
+            name=name,
+            key_hash=hash_token(raw),
+            prefix=raw[:10],
+            scope=scope,
+            expires_at=expires_at,
         )
         record_token("token.created", token, actor=actor)
     return token, raw

@@ -1,12 +1,12 @@
 """`Authorization: Token <token>`: the presented token is hashed and looked up by its hash."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, permissions
 from rest_framework.request import Request
 
 from flowdesk.api.models import ApiToken, hash_token
@@ -30,22 +30,29 @@ class TokenAuthentication(authentication.BaseAuthentication):
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
+        now = timezone.now()
         token = (
             ApiToken.objects.select_related("user")
             .filter(key_hash=hash_token(raw), revoked_at=None, user__is_active=True)
+            .filter(Q(expires_at=None) | Q(expires_at__gt=now))
             .first()
         )
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired token.")
-        _note_use(token)
+        # Checked here, before any view runs, so no viewset's own permissions can skip it.
+        if token.scope != "write" and request.method not in permissions.SAFE_METHODS:
+            raise exceptions.PermissionDenied(
+                "This token is read-only: it may only read (GET). Use a token with the "
+                "'write' scope to change anything."
+            )
+        _note_use(token, now)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
 
 
-def _note_use(token: ApiToken) -> None:
-    now = timezone.now()
+def _note_use(token: ApiToken, now: datetime) -> None:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         # Conditional, so concurrent requests write once; bookkeeping, not a domain change.
         ApiToken.objects.filter(pk=token.pk).filter(
@@ -63,5 +70,6 @@ class TokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "`Token <token>`; create one with `flowdesk token create USER` "
-            "or POST /api/v1/tokens/.",
+            "or POST /api/v1/tokens/. A token with the `read` scope may only GET; an expired "
+            "token is refused with 401.",
         }

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 TOKEN_PREFIX = "fd_"
+SCOPES = ("read", "write")  # read: GET, HEAD and OPTIONS only; write: everything the user may
 
 
 def hash_token(raw: str) -> str:
@@ -25,6 +26,11 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Null: never expires. An expired token authenticates nothing (401), like a revoked one.
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    scope = models.CharField(
+        _("scope"), max_length=10, choices=[(s, s) for s in SCOPES], default="write"
+    )
 
     class Meta:
         ordering = ["-created_at"]

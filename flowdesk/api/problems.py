@@ -26,6 +26,7 @@ PROBLEM_JSON = "application/problem+json"
 ENGINE_ERRORS = {
     "invalid": (400, "invalid"),
     "forbidden": (403, "forbidden"),
+    "separation_of_duties": (403, "separation_of_duties"),
     "conflict": (409, "conflict"),
     "stuck": (409, "conflict"),
     "no_operator": (422, "no_operator"),
@@ -141,7 +142,8 @@ class ProblemSerializer(serializers.Serializer):
     status = serializers.IntegerField()
     detail = serializers.CharField(help_text="What went wrong, as a sentence for a person.")
     code = serializers.CharField(
-        help_text="invalid, not_authenticated, forbidden, not_found, conflict, no_operator, "
+        help_text="invalid, not_authenticated, forbidden, separation_of_duties, not_found, "
+        "conflict, no_operator, "
         "method_not_allowed, unsupported_media_type, not_acceptable"
     )
     errors = serializers.DictField(
@@ -157,7 +159,8 @@ class ProblemSerializer(serializers.Serializer):
 PROBLEM_DESCRIPTIONS = {
     400: "Invalid input (code `invalid`): `errors` per field, or `problems` for documents.",
     401: "Not authenticated (code `not_authenticated`): send `Authorization: Token <token>`.",
-    403: "Not allowed (code `forbidden`).",
+    403: "Not allowed (code `forbidden`, or `separation_of_duties` when the caller handled a "
+    "step kept apart from this one or requested the ticket).",
     404: "Not found, or not visible to the caller (code `not_found`).",
     405: "Method not allowed.",
     409: "Conflict (code `conflict`): the task was already handled (by whom, when), or the "

@@ -109,7 +109,7 @@ def service_submit(request: HttpRequest, key: str) -> HttpResponse:
     """The submit form of a service; POST submits the ticket through `do_submit_ticket`."""
     service = _visible_service(request, key)
     try:
-        form = _service_form(request, service, request.POST or None)
+        form = _service_form(request, service, request.POST if request.method == "POST" else None)
     except EngineError as error:
         messages.error(request, str(error))
         return redirect("catalog:catalog_index")
@@ -142,5 +142,5 @@ def service_submit(request: HttpRequest, key: str) -> HttpResponse:
 def service_form(request: HttpRequest, key: str) -> HttpResponse:
     """htmx: the submit form's fields again, conditions evaluated on the values typed so far."""
     service = _visible_service(request, key)
-    form = _service_form(request, service, request.POST or None)
+    form = _service_form(request, service, request.POST if request.method == "POST" else None)
     return render(request, "tickets/_step_fields.html", {"form": form})

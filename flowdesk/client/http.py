@@ -92,13 +92,20 @@ class Client:
             tasks += page["results"]
         return tasks
 
-    def act(self, task_id: int, action: str, *, fields: dict, comment: str) -> dict:
+    def act(
+        self,
+        task_id: int,
+        action: str,
+        *,
+        fields: dict,
+        comment: str,
+        override_reason: str | None = None,
+    ) -> dict:
         # Not retried: a repeat after a lost response would be refused as already handled.
-        return self.request(
-            "POST",
-            f"/api/v1/tasks/{task_id}/{action}/",
-            json={"fields": fields, "comment": comment},
-        )
+        body = {"fields": fields, "comment": comment}
+        if override_reason is not None:
+            body["override_reason"] = override_reason
+        return self.request("POST", f"/api/v1/tasks/{task_id}/{action}/", json=body)
 
     def upload(self, path: Path) -> dict:
         """Store a file on the server; the answer's `id` goes in an attachment field."""

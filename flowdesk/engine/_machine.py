@@ -42,6 +42,7 @@ def new_state(defn: Definition, now: str) -> dict:
         "values": dict(defn.defaults),
         "results": {},
         "handlers": {},
+        "handled_by": {},  # node id -> everyone who ever handled one of its tasks
         "visited": [],
         "tasks": {},  # open tasks only: {"7": {node, assignee, candidates, sources, claim, ...}}
         "closed": {},  # per node, the tasks closed since it was last activated
@@ -127,6 +128,10 @@ class Run:
         closed = self.state["closed"].setdefault(record["node"], {})
         closed[str(task_id)] = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
         by = self.actor if outcome in HANDLED else None  # cancelled tasks were handled by no one
+        if by is not None:
+            handled = self.state.setdefault("handled_by", {}).setdefault(record["node"], [])
+            if by not in handled:
+                handled.append(by)
         self.effects.append(TaskClosed(task_id, record["node"], outcome, by))
 
     def close_where(self, outcome: str, **match: object) -> None:

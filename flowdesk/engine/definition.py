@@ -19,6 +19,7 @@ __all__ = [
     "Approval",
     "Definition",
     "Node",
+    "Separation",
     "Settings",
     "Transition",
     "text",
@@ -41,10 +42,17 @@ def text(value: object, fallback: str = "") -> str:
 
 
 @dataclass(frozen=True)
+class Separation:
+    requester_may_approve: bool = False
+    distinct: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     withdraw: str = "before_first_action"
     on_unassigned: str = "fail"
     notify: tuple[str, ...] = ("email",)
+    separation: Separation = Separation()
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ class Node:
     claim: bool = False
     on_unassigned: str | None = None
     approval: Approval | None = None
+    separate_from: tuple[str, ...] = ()
 
     @property
     def human(self) -> bool:
@@ -162,6 +171,17 @@ class Definition:
     def on_unassigned(self, node: Node) -> str:
         return node.on_unassigned or self.settings.on_unassigned
 
+    def kept_apart(self, node_id: str) -> list[str]:
+        """Nodes whose handlers may not handle `node_id` on the same ticket (and vice versa):
+        its `separate_from`, the nodes naming it there, and its `distinct` groups."""
+        apart = set(self.nodes[node_id].separate_from)
+        apart.update(other.id for other in self.nodes.values() if node_id in other.separate_from)
+        for group in self.settings.separation.distinct:
+            if node_id in group:
+                apart.update(group)
+        apart.discard(node_id)
+        return [other for other in self.nodes if other in apart]
+
     def leave(self, node: Node, outcome: str | None = None) -> Transition:
         """The transition a human node leaves by (by outcome for `on_reject: branch`)."""
         ways = self.outgoing[node.id]
@@ -187,6 +207,14 @@ def _parse_settings(raw: Mapping[str, Any]) -> Settings:
         withdraw=str(raw.get("withdraw", "before_first_action")),
         on_unassigned=str(raw.get("on_unassigned", "fail")),
         notify=tuple(raw.get("notify", ("email",))),
+        separation=_parse_separation(raw.get("separation") or {}),
+    )
+
+
+def _parse_separation(raw: Mapping[str, Any]) -> Separation:
+    return Separation(
+        requester_may_approve=bool(raw.get("requester_may_approve", False)),
+        distinct=tuple(tuple(group) for group in raw.get("distinct") or ()),
     )
 
 
@@ -234,6 +262,7 @@ def _parse_nodes(raw: list, fields: dict[str, dict]) -> dict[str, Node]:
             claim=bool(item.get("claim", False)),
             on_unassigned=item.get("on_unassigned"),
             approval=_parse_approval(item.get("approval") or {}) if kind == "approval" else None,
+            separate_from=tuple(item.get("separate_from") or ()),
         )
     return nodes
 

@@ -89,6 +89,13 @@ class NotAllowed(EngineError):
     code = "forbidden"
 
 
+class SeparationOfDuties(NotAllowed):
+    """The actor handled a step this one must be kept apart from, or is the requester voting
+    on their own ticket (an admin may override with a reason)."""
+
+    code = "separation_of_duties"
+
+
 class NoOperator(EngineError):
     """A step that the action reaches resolves to nobody and the policy is `fail`."""
 

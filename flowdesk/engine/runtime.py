@@ -11,7 +11,7 @@ from typing import Protocol
 from ._machine import LIVE, Run, can_return, clone, new_state
 from .definition import Definition, Node
 from .effects import Effect, StatusChanged
-from .errors import InvalidTarget, NotAllowed, NotRunning
+from .errors import InvalidTarget, NotAllowed, NotRunning, SeparationOfDuties
 from .operators import describe_operator, resolve_operators
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Directory",
     "Result",
     "approve",
+    "barred",
     "can_withdraw",
     "complete",
     "current_nodes",
@@ -75,12 +76,21 @@ def start(defn: Definition, ctx: Context, *, actor: str, values: dict) -> Result
 
 
 def complete(
-    defn: Definition, state: dict, ctx: Context, *, task: int, actor: str, values: dict
+    defn: Definition,
+    state: dict,
+    ctx: Context,
+    *,
+    task: int,
+    actor: str,
+    values: dict,
+    override: bool = False,
 ) -> Result:
-    """Complete a task (or resubmit at the start node)."""
+    """Complete a task (or resubmit at the start node); `override` skips separation of duties
+    (the caller checks who may)."""
     run, node = _task_run(defn, state, ctx, task, actor)
     if node.type not in {"start", "task"}:
         raise NotAllowed(f"Step '{node.label}' is an approval: approve or reject it.")
+    _check_separation(defn, state, ctx, task, actor, override)
     submitted, changes = run.accept_values(node, values, require=True)
     run.close_task(task, "completed")
     run.mark_acted()
@@ -97,8 +107,9 @@ def approve(
     task: int,
     actor: str,
     values: dict | None = None,
+    override: bool = False,
 ) -> Result:
-    return _vote(defn, state, ctx, task, actor, values, "approved")
+    return _vote(defn, state, ctx, task, actor, values, "approved", override)
 
 
 def reject(
@@ -109,8 +120,9 @@ def reject(
     task: int,
     actor: str,
     values: dict | None = None,
+    override: bool = False,
 ) -> Result:
-    return _vote(defn, state, ctx, task, actor, values, "rejected")
+    return _vote(defn, state, ctx, task, actor, values, "rejected", override)
 
 
 def _vote(
@@ -121,14 +133,43 @@ def _vote(
     actor: str,
     values: dict | None,
     decision: str,
+    override: bool,
 ) -> Result:
     run, node = _task_run(defn, state, ctx, task, actor)
     if node.type != "approval":
         raise NotAllowed(f"Step '{node.label}' is not an approval: complete it instead.")
+    _check_separation(defn, state, ctx, task, actor, override)
     submitted, changes = run.accept_values(node, values, require=decision == "approved")
     run.mark_acted()
     run.vote(task, node, decision, submitted, changes)
     return _done(run)
+
+
+def barred(defn: Definition, state: dict, task: int, actor: str, *, requester: str) -> str | None:
+    """Why separation of duties keeps `actor` from handling open task `task`, or None.
+
+    Takes the requester rather than a Context so that lists can ask it without the directory."""
+    record = state["tasks"].get(str(task))
+    if record is None:
+        return None
+    node = defn.node(record["node"])
+    requester_rule = not defn.settings.separation.requester_may_approve
+    if node.type == "approval" and requester_rule and actor == requester:
+        return "You submitted this request, so you may not approve or reject it."
+    handled_by = state.get("handled_by", {})
+    for other in defn.kept_apart(node.id):
+        if actor in state["handlers"].get(other, []) or actor in handled_by.get(other, []):
+            label = defn.node(other).label
+            return f"You handled '{label}' on this ticket, so you may not handle '{node.label}'."
+    return None
+
+
+def _check_separation(
+    defn: Definition, state: dict, ctx: Context, task: int, actor: str, override: bool
+) -> None:
+    reason = None if override else barred(defn, state, task, actor, requester=ctx.requester)
+    if reason is not None:
+        raise SeparationOfDuties(reason)
 
 
 def return_targets(defn: Definition, state: dict, task: int) -> list[str]:

@@ -22,6 +22,7 @@ from flowdesk import engine
 from flowdesk.audit.recording import lock_chain, record_ticket_events
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
+from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
@@ -186,52 +187,83 @@ def do_upload_attachment(upload: File, *, actor: User) -> Attachment:
 
 # --- acting on tasks --------------------------------------------------------------------------
 
-Step = Callable[[engine.Definition, dict, engine.Context], engine.Result]
+# (definition, state, context, override separation of duties) -> result
+Step = Callable[[engine.Definition, dict, engine.Context, bool], engine.Result]
 
 
 def do_complete_task(
-    task: Task, *, actor: User, values: dict, comment: str = "", source: str = "web"
+    task: Task,
+    *,
+    actor: User,
+    values: dict,
+    comment: str = "",
+    source: str = "web",
+    override_reason: str | None = None,
 ) -> Ticket:
-    """Fill in a task's fields and complete it (also the start step, resubmitted after a return)."""
+    """Fill in a task's fields and complete it (also the start step, resubmitted after a return).
+
+    `override_reason` (here and on approve/reject): a Flowdesk admin acts despite separation of
+    duties; the reason is required and recorded."""
     name = actor.get_username()
     return _act_on_task(
         task,
         actor,
         "completed",
-        lambda d, s, c: engine.complete(d, s, c, task=task.key, actor=name, values=values),
+        lambda d, s, c, o: engine.complete(
+            d, s, c, task=task.key, actor=name, values=values, override=o
+        ),
         values=values,
         comment=comment,
         source=source,
+        override_reason=override_reason,
     )
 
 
 def do_approve_task(
-    task: Task, *, actor: User, values: dict | None = None, comment: str = "", source: str = "web"
+    task: Task,
+    *,
+    actor: User,
+    values: dict | None = None,
+    comment: str = "",
+    source: str = "web",
+    override_reason: str | None = None,
 ) -> Ticket:
     name = actor.get_username()
     return _act_on_task(
         task,
         actor,
         "approved",
-        lambda d, s, c: engine.approve(d, s, c, task=task.key, actor=name, values=values),
+        lambda d, s, c, o: engine.approve(
+            d, s, c, task=task.key, actor=name, values=values, override=o
+        ),
         values=values,
         comment=comment,
         source=source,
+        override_reason=override_reason,
     )
 
 
 def do_reject_task(
-    task: Task, *, actor: User, values: dict | None = None, comment: str = "", source: str = "web"
+    task: Task,
+    *,
+    actor: User,
+    values: dict | None = None,
+    comment: str = "",
+    source: str = "web",
+    override_reason: str | None = None,
 ) -> Ticket:
     name = actor.get_username()
     return _act_on_task(
         task,
         actor,
         "rejected",
-        lambda d, s, c: engine.reject(d, s, c, task=task.key, actor=name, values=values),
+        lambda d, s, c, o: engine.reject(
+            d, s, c, task=task.key, actor=name, values=values, override=o
+        ),
         values=values,
         comment=comment,
         source=source,
+        override_reason=override_reason,
     )
 
 
@@ -245,7 +277,7 @@ def do_return_task(
         task,
         actor,
         "returned",
-        lambda d, s, c: engine.return_to(d, s, c, task=task.key, actor=name, target=target),
+        lambda d, s, c, o: engine.return_to(d, s, c, task=task.key, actor=name, target=target),
         comment=reason,
         source=source,
         extra={"to": target},
@@ -321,9 +353,11 @@ def _act_on_task(
     comment: str = "",
     source: str,
     extra: dict | None = None,
+    override_reason: str | None = None,
 ) -> Ticket:
-    if len(comment) > MAX_COMMENT:
-        raise InvalidValues({"comment": [f"Enter at most {MAX_COMMENT} characters."]})
+    for key, text in (("comment", comment), ("override_reason", override_reason or "")):
+        if len(text) > MAX_COMMENT:
+            raise InvalidValues({key: [f"Enter at most {MAX_COMMENT} characters."]})
     with transaction.atomic(durable=True):
         ticket, task = _lock_task(task)
         _check_open(ticket, task)
@@ -334,7 +368,11 @@ def _act_on_task(
         defn = ticket.version.definition
         if values:
             _check_attachments(defn, task.node_id, values, actor, ticket)
-        result = step(defn, ticket.state, engine_context(ticket))
+        ctx = engine_context(ticket)
+        override = _separation_override(ticket, task, actor, ctx, override_reason)
+        if override is not None:
+            extra = {**(extra or {}), "override": override}
+        result = step(defn, ticket.state, ctx, override is not None)
         _record(
             ticket,
             result,
@@ -347,6 +385,24 @@ def _act_on_task(
             extra=extra,
         )
     return ticket
+
+
+def _separation_override(
+    ticket: Ticket, task: Task, actor: User, ctx: engine.Context, reason: str | None
+) -> dict | None:
+    """What to record when an admin overrides separation of duties; None when no override is
+    asked for or none is needed (the actor is not barred)."""
+    if reason is None:
+        return None
+    if not is_flowdesk_admin(actor):
+        raise NotAllowed("Only a Flowdesk admin may override separation of duties.")
+    _require_text(reason, "override_reason", "Say why separation of duties is overridden.")
+    name = actor.get_username()
+    defn = ticket.version.definition
+    rule = engine.barred(defn, ticket.state, task.key, name, requester=ctx.requester)
+    if rule is None:
+        return None
+    return {"by": name, "reason": reason.strip(), "rule": rule}
 
 
 def _lock_task(task: Task) -> tuple[Ticket, Task]:

@@ -33,16 +33,25 @@ class SerialCounter(models.Model):
 
 class TicketQuerySet(models.QuerySet):
     def visible_to(self, user: models.Model) -> "TicketQuerySet":
-        """Tickets the user may see: admins all; others those they requested, handle(d) or own."""
+        """Tickets the user may see (docs/security.md): admins all; others those they requested
+        or handle(d), and those of services they own or restrict to a role they hold.
+
+        Followers need no term of their own: following needs one of the others. Every term is an
+        indexed lookup or a small subquery, so there is no join and no DISTINCT.
+        """
         from flowdesk.directory.access import is_flowdesk_admin
 
         if is_flowdesk_admin(user):
             return self
+        roles = Role.objects.filter(memberships__user=user).values("pk")
+        services = Service.objects.filter(
+            Q(owners=user) | Q(visibility=Service.Visibility.ROLES, visible_roles__in=roles)
+        )
         return self.filter(
             Q(requester=user)
             | Q(pk__in=TicketParticipant.objects.filter(user=user).values("ticket"))
-            | Q(service__owners=user)
-        ).distinct()
+            | Q(service__in=services.values("pk"))
+        )
 
 
 class Ticket(models.Model):

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from flowdesk import engine
 from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.texts import localized
-from flowdesk.tickets.access import is_manager
+from flowdesk.tickets.access import is_candidate, is_manager
 from flowdesk.tickets.actions import engine_context
 from flowdesk.tickets.models import Event, Follow, Task, TaskCandidate, Ticket
 
@@ -37,13 +37,41 @@ def tasks_actions(user: AbstractBaseUser, tasks: list[Task]) -> dict[int, list[s
     )
     return {
         task.pk: _task_actions(
-            task, task.pk in candidate_of, admin or task.ticket.service_id in owned
+            task, user, task.pk in candidate_of, admin or task.ticket.service_id in owned
         )
         for task in tasks
     }
 
 
-def _task_actions(task: Task, candidate: bool, manager: bool) -> list[str]:
+def barred_reason(user: AbstractBaseUser, task: Task) -> str | None:
+    """Why separation of duties keeps `user` from handling the open task, or None (no query
+    when the task comes with its ticket, version and requester)."""
+    ticket = task.ticket
+    if task.status != Task.Status.OPEN or ticket.status != Ticket.Status.RUNNING:
+        return None
+    return engine.barred(
+        ticket.version.definition,
+        ticket.state,
+        task.key,
+        user.get_username(),
+        requester=ticket.requester.get_username(),
+    )
+
+
+def override_actions(user: AbstractBaseUser, task: Task) -> list[str]:
+    """What a Flowdesk admin who handles a task separation of duties bars them from may do by
+    overriding it (with a reason); empty for everyone else."""
+    if task.needs_claim or not is_flowdesk_admin(user) or barred_reason(user, task) is None:
+        return []
+    return _decisions(task) if is_candidate(task, user) else []
+
+
+def _decisions(task: Task) -> list[str]:
+    node = task.ticket.version.definition.node(task.node_id)
+    return ["approve", "reject"] if node.type == "approval" else ["complete"]
+
+
+def _task_actions(task: Task, user: AbstractBaseUser, candidate: bool, manager: bool) -> list[str]:
     ticket = task.ticket
     if task.status != Task.Status.OPEN or ticket.status != Ticket.Status.RUNNING:
         return []
@@ -51,10 +79,9 @@ def _task_actions(task: Task, candidate: bool, manager: bool) -> list[str]:
         return (["claim"] if candidate else []) + (["transfer"] if candidate or manager else [])
     actions = []
     if candidate:
-        defn = ticket.version.definition
-        is_approval = defn.node(task.node_id).type == "approval"
-        actions += ["approve", "reject"] if is_approval else ["complete"]
-        if engine.return_targets(defn, ticket.state, task.key):
+        if barred_reason(user, task) is None:
+            actions += _decisions(task)
+        if engine.return_targets(ticket.version.definition, ticket.state, task.key):
             actions.append("return")
     if candidate or manager:
         actions.append("transfer")

@@ -7,7 +7,6 @@ redirects back to the ticket or shows the action's errors next to the fields.
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,6 +23,7 @@ from django.views.decorators.http import require_POST
 from flowdesk.catalog.access import services_visible_to
 from flowdesk.directory.models import Business
 from flowdesk.engine import EngineError, InvalidValues, TaskNotOpen
+from flowdesk.security.files import content_disposition, sniff_content_type, unsafe_file_name
 from flowdesk.texts import localized
 from flowdesk.tickets import actions, queries
 from flowdesk.tickets.access import access_attachment, access_ticket, attachment_ids
@@ -33,20 +33,10 @@ from flowdesk.tickets.models import Attachment, Task, Ticket
 from flowdesk.web.diagram import build_diagram
 
 PAGE_SIZE = 25
-# Types a browser may show as they are; anything else downloads as bytes (no HTML, no SVG).
-SAFE_TYPES = {
-    "image/png",
-    "image/jpeg",
-    "image/gif",
-    "image/webp",
-    "application/pdf",
-    "text/plain",
-    "text/csv",
-}
 # Room for the multipart envelope around one file before a request counts as too large.
 UPLOAD_ENVELOPE = 64 * 1024
 # Inputs of the task panel outside the step's fields (their errors go next to them).
-TASK_INPUTS = ("comment", "reason", "target", "to_user")
+TASK_INPUTS = ("comment", "reason", "target", "to_user", "override_reason")
 MENU_TYPES = {
     "changes": "change",
     "requests": "request",
@@ -128,7 +118,9 @@ def _task_panels(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm
     panels = []
     tasks = ticket.tasks.filter(status=Task.Status.OPEN).select_related("assignee__profile")
     for task in tasks.prefetch_related("candidates__user__profile"):
-        allowed = queries.task_actions(request.user, task)
+        barred = queries.barred_reason(request.user, task)
+        override = queries.override_actions(request.user, task) if barred else []
+        allowed = queries.task_actions(request.user, task) + override
         form = None
         if {"complete", "approve"} & set(allowed):
             form = bound.get(task.pk) or StepForm(
@@ -140,6 +132,8 @@ def _task_panels(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm
                 "task": task,
                 "node": defn.node(task.node_id),
                 "actions": allowed,
+                "barred": barred,
+                "override": bool(override),
                 "form": form,
                 "handlers": [candidate.user for candidate in task.candidates.all()],
                 "targets": [(target, defn.node(target)) for target in targets],
@@ -257,18 +251,33 @@ def task_action(request: HttpRequest, sn: str, pk: int, action: str) -> HttpResp
     ticket = access_ticket(request.user, sn)
     task = get_object_or_404(Task, pk=pk, ticket=ticket)
     post, actor = request.POST, request.user
-    comment = post.get("comment", "")
+    comment, override_reason = post.get("comment", ""), post.get("override_reason")
     form = StepForm(ticket.version.definition, task.node_id, current=ticket.values, data=post)
     form.is_valid()  # collects raw values; the action judges them
     calls: dict[str, Callable[[], object]] = {
         "complete": lambda: actions.do_complete_task(
-            task, actor=actor, values=form.values(), comment=comment, source="web"
+            task,
+            actor=actor,
+            values=form.values(),
+            comment=comment,
+            source="web",
+            override_reason=override_reason,
         ),
         "approve": lambda: actions.do_approve_task(
-            task, actor=actor, values=form.values(), comment=comment, source="web"
+            task,
+            actor=actor,
+            values=form.values(),
+            comment=comment,
+            source="web",
+            override_reason=override_reason,
         ),
         "reject": lambda: actions.do_reject_task(
-            task, actor=actor, values=form.values(), comment=comment, source="web"
+            task,
+            actor=actor,
+            values=form.values(),
+            comment=comment,
+            source="web",
+            override_reason=override_reason,
         ),
         "return": lambda: actions.do_return_task(
             task,
@@ -380,16 +389,15 @@ def upload_too_large(request: HttpRequest) -> str | None:
 
 
 def attachment_response(attachment: Attachment) -> FileResponse:
-    """The file as a download, with headers that keep a browser from running it."""
-    content_type = attachment.content_type.split(";")[0].strip().lower()
-    response = FileResponse(
-        attachment.file.open("rb"),
-        content_type=content_type if content_type in SAFE_TYPES else "application/octet-stream",
-    )
-    response["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{quote(attachment.name, safe='')}"
-    )
+    """The file as a download, with headers that keep a browser from running it: the type
+    comes from the content (images, PDF, UTF-8 text, else bytes), not from the uploader."""
+    stream = attachment.file.open("rb")
+    response = FileResponse(stream, content_type=sniff_content_type(stream))
+    response["Content-Disposition"] = content_disposition(attachment.name)
     response["X-Content-Type-Options"] = "nosniff"
+    # Should a browser still render it, nothing in it runs (set here, so the site's CSP
+    # middleware leaves it).
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private"
     return response
 
@@ -404,6 +412,8 @@ def attachment_upload(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _plain(_("Choose a file."), 400)
+    if problem := unsafe_file_name(upload.name):
+        return _plain(_(problem), 400)
     try:
         attachment = actions.do_upload_attachment(upload, actor=request.user)
     except InvalidValues as error:

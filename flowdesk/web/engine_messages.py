@@ -36,4 +36,7 @@ MESSAGES = [
     gettext_noop("You are not a handler of this step."),
     gettext_noop("Only the requester or a follower may urge this ticket."),
     gettext_noop("This task is no longer open."),
+    gettext_noop("You submitted this request, so you may not approve or reject it."),
+    gettext_noop("Only a Flowdesk admin may override separation of duties."),
+    gettext_noop("Say why separation of duties is overridden."),
 ]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
-from flowdesk.api.actions import do_create_token, do_revoke_token
+from flowdesk.api.actions import do_create_token, do_revoke_token, token_expiry
 from flowdesk.api.models import ApiToken
 from flowdesk.directory.actions import do_save_user
 from flowdesk.directory.models import get_profile
@@ -91,8 +91,16 @@ def profile(request: HttpRequest) -> HttpResponse:
 def token_create(request: HttpRequest) -> HttpResponse:
     """Create an API token; its value is shown on this response only, never stored."""
     name = request.POST.get("name", "").strip()[:100]
-    _token, raw = do_create_token(request.user, name=name, actor=request.user)
+    scope = request.POST.get("scope", "write")
     form = ProfileForm(initial={"display_name": get_profile(request.user).display_name})
+    try:
+        expires_at = token_expiry(request.POST.get("expires", ""))
+        _token, raw = do_create_token(
+            request.user, name=name, scope=scope, expires_at=expires_at, actor=request.user
+        )
+    except (ValueError, ValidationError) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+        return redirect("web:profile")
     return _profile_page(request, form, new_token=raw)
 
 

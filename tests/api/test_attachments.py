@@ -81,10 +81,10 @@ def test_a_ticket_references_the_upload_and_its_readers_may_download_it(clients)
         download = client.get(f"/api/v1/attachments/{attachment_id}/download/")
         assert download.status_code == 200, who
         assert b"".join(download.streaming_content) == CONTENT
-        assert download["Content-Type"] == "text/plain"
+        assert download["Content-Type"] == "text/plain; charset=utf-8"  # sniffed: UTF-8 text
         assert download["X-Content-Type-Options"] == "nosniff"
         assert download["Content-Disposition"] == (
-            "attachment; filename*=UTF-8''%E7%BB%93%E6%9E%9C.txt"
+            "attachment; filename=\"__.txt\"; filename*=UTF-8''%E7%BB%93%E6%9E%9C.txt"
         )
     accept_pdf = clients.test_bob.get(
         f"/api/v1/attachments/{attachment_id}/download/", HTTP_ACCEPT="application/pdf"

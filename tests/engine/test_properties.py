@@ -163,7 +163,8 @@ def _finish(defn: Definition, state: dict, ctx) -> dict:
         }
         actor = record["assignee"] or record["candidates"][0]
         action = engine.approve if node.type == "approval" else engine.complete
-        result = action(defn, state, ctx, task=task_id, actor=actor, values=values)
+        # The requester may be the only approver of a step: act as an overriding admin would.
+        result = action(defn, state, ctx, task=task_id, actor=actor, values=values, override=True)
         _check(defn, state, result)
         state = result.state
     raise AssertionError("the ticket did not finish")

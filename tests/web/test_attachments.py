@@ -170,10 +170,11 @@ def test_download_for_the_uploader_and_who_sees_the_ticket(client_for, ticket):
         response = client_for(who).get(f"/attachments/{attachment_id}/")
         assert response.status_code == 200, who
         assert b"".join(response.streaming_content) == b"all green"
-        assert response["Content-Type"] == "text/plain"
+        assert response["Content-Type"] == "text/plain; charset=utf-8"  # sniffed: UTF-8 text
         assert response["X-Content-Type-Options"] == "nosniff"
         assert response["Content-Disposition"] == (
-            "attachment; filename*=UTF-8''%E5%8F%91%E5%B8%83%E8%AF%B4%E6%98%8E.txt"
+            'attachment; filename="____.txt"; '
+            "filename*=UTF-8''%E5%8F%91%E5%B8%83%E8%AF%B4%E6%98%8E.txt"
         )
 
 
@@ -188,11 +189,15 @@ def test_download_is_not_found_for_others(client, client_for, ticket, users):
     assert client.get(f"/attachments/{attachment_id}/").status_code == 302  # to the login
 
 
-def test_unsafe_types_download_as_bytes(client_for, users):
+def test_unsafe_types_download_as_text(client_for, users):
+    """The type comes from the content: HTML is served as plain text, never as HTML."""
     page = uploaded(users.pm_alice, "x.html", b"<script>alert(1)</script>", "text/html")
     response = client_for("pm_alice").get(f"/attachments/{page.pk}/")
-    assert response["Content-Type"] == "application/octet-stream"
-    assert response["Content-Disposition"] == "attachment; filename*=UTF-8''x.html"
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    assert (
+        response["Content-Disposition"]
+        == "attachment; filename=\"x.html\"; filename*=UTF-8''x.html"
+    )
 
 
 def test_task_form_uploads_and_keeps_earlier_files(client_for, ticket, users):

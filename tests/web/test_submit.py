@@ -57,6 +57,13 @@ def test_bad_values_are_shown_next_to_the_fields_and_nothing_is_saved(client_for
     assert "All game-a servers</textarea>" in page
 
 
+def test_an_empty_post_shows_the_errors_instead_of_failing(client_for):
+    response = client_for("pm_alice").post("/catalog/app-release/", {})
+    assert response.status_code == 422  # as for any form with errors
+    assert "invalid-feedback" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
 def test_invisible_service_is_not_found(client_for, release_service):
     release_service.visibility = Service.Visibility.ROLES
     release_service.save(update_fields=["visibility"])  # no roles: nobody but managers sees it

@@ -77,6 +77,10 @@ class _TaskMixin(_CallerMixin):
             return page[task.pk]
         return queries.task_actions(self.caller, task)
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_barred_reason(self, task: Task) -> str | None:
+        return queries.barred_reason(self.caller, task)
+
 
 class OpenTaskSerializer(_TaskMixin, serializers.Serializer):
     """An open task as part of its ticket: what the caller may do on it, and its form."""
@@ -88,6 +92,9 @@ class OpenTaskSerializer(_TaskMixin, serializers.Serializer):
     assignee = serializers.CharField(source="assignee.username", allow_null=True)
     claim = serializers.BooleanField()
     actions = serializers.SerializerMethodField()
+    barred_reason = serializers.SerializerMethodField(
+        help_text="Why separation of duties keeps the caller from handling the task, or null."
+    )
     return_targets = serializers.SerializerMethodField()
     fields = serializers.SerializerMethodField(method_name="field_definitions")
 
@@ -162,6 +169,9 @@ class TaskBriefSerializer(_TaskMixin, serializers.Serializer):
     node_type = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     actions = serializers.SerializerMethodField()
+    barred_reason = serializers.SerializerMethodField(
+        help_text="Why separation of duties keeps the caller from handling the task, or null."
+    )
 
 
 class TaskSerializer(OpenTaskSerializer):
@@ -216,6 +226,13 @@ class TaskValuesSerializer(serializers.Serializer):
         required=False, default=dict, help_text="Values of the step's fields by key."
     )
     comment = _text()
+    override_reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="Admins only: act despite separation of duties (barred_reason), saying why. "
+        "Recorded in the history and the audit log.",
+    )
 
 
 class ReturnSerializer(serializers.Serializer):

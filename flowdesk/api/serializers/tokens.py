@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from flowdesk.api.models import SCOPES
+
 
 class TokenSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -10,6 +12,8 @@ class TokenSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     last_used_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
+    scope = serializers.ChoiceField(SCOPES, help_text="read: GET only; write: everything.")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="Null: never expires.")
 
 
 class TokenCreatedSerializer(TokenSerializer):
@@ -19,4 +23,14 @@ class TokenCreatedSerializer(TokenSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(
         max_length=100, required=False, allow_blank=True, default="", help_text="What it is for."
+    )
+    scope = serializers.ChoiceField(
+        SCOPES, default="write", help_text="read: the token may only GET."
+    )
+    expires = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=10,
+        help_text="Lifetime: e.g. 90d or 12h, or never; empty: the server's default.",
     )

@@ -15,6 +15,7 @@ from flowdesk.api.parsers import unstorable
 from flowdesk.api.problems import PROBLEM_JSON, ProblemSerializer, problem
 from flowdesk.api.serializers import attachments as ser
 from flowdesk.api.views.base import ApiViewSet
+from flowdesk.security.files import unsafe_file_name
 from flowdesk.tickets.access import access_attachment
 from flowdesk.tickets.actions import do_upload_attachment
 from flowdesk.tickets.models import Attachment
@@ -30,8 +31,9 @@ TOO_LARGE = {
 DOWNLOAD = {
     (200, "application/octet-stream"): OpenApiResponse(
         OpenApiTypes.BINARY,
-        description="The content; `Content-Type` is the declared one for images, PDF and plain "
-        "text, else application/octet-stream; `Content-Disposition: attachment`.",
+        description="The content; `Content-Type` is found from the content itself: PNG, JPEG, "
+        "GIF, WebP, PDF by their magic numbers, UTF-8 text without NUL as text/plain, anything "
+        "else application/octet-stream; `Content-Disposition: attachment`.",
     )
 }
 
@@ -71,6 +73,8 @@ class AttachmentViewSet(ApiViewSet):
             )
         if unstorable(upload.name):
             raise exceptions.ValidationError({"file": ["The file name cannot be stored."]})
+        if reason := unsafe_file_name(upload.name):
+            raise exceptions.ValidationError({"file": [reason]})
         attachment = do_upload_attachment(upload, actor=self.caller)
         body = self.get_serializer(attachment).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})

@@ -2,11 +2,11 @@
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from flowdesk.api.actions import do_create_token, do_revoke_token
+from flowdesk.api.actions import do_create_token, do_revoke_token, token_expiry
 from flowdesk.api.models import ApiToken
 from flowdesk.api.serializers import tokens as ser
 from flowdesk.api.views.base import ApiViewSet
@@ -36,7 +36,17 @@ class TokenViewSet(ApiViewSet):
 
     def create(self, request: Request) -> Response:
         body = self.parse(ser.TokenCreateSerializer)
-        token, raw = do_create_token(self.caller, name=body["name"], actor=self.caller)
+        try:
+            expires_at = token_expiry(body["expires"])
+        except ValueError as error:
+            raise exceptions.ValidationError({"expires": [str(error)]}) from None
+        token, raw = do_create_token(
+            self.caller,
+            name=body["name"],
+            scope=body["scope"],
+            expires_at=expires_at,
+            actor=self.caller,
+        )
         token.token = raw
         return Response(ser.TokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
 

@@ -8,6 +8,7 @@ from .graph import Graph, check_graph, graph_ready
 from .nodes import check_nodes
 from .problems import Loc, Problem, in_document_order, size_problem
 from .schema import schema_problems
+from .separation import check_separation
 from .transitions import check_transitions
 
 
@@ -34,6 +35,7 @@ def _rule_problems(
     check_fields(d)
     check_nodes(d, graph)
     check_transitions(d, graph)
+    check_separation(d)
     if graph is not None:
         check_graph(d, graph)
     return d.found

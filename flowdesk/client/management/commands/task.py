@@ -25,6 +25,10 @@ class Command(ClientCommand):
             act.add_argument("sn")
             act.add_argument("--node", help="the step, when you have tasks at several")
             act.add_argument("--comment", default="")
+            act.add_argument(
+                "--override-reason",
+                help="admins: act despite separation of duties, saying why (audited)",
+            )
 
     def handle(self, *args: object, verb: str, **options: Any) -> None:
         if verb in ACTIONS:
@@ -41,16 +45,22 @@ class Command(ClientCommand):
         sn: str,
         node: str | None,
         comment: str,
+        override_reason: str | None,
         **options: Any,
     ) -> None:
-        task = choose_task(self.client.todo(ticket=sn), sn, node, action)
+        task = choose_task(self.client.todo(ticket=sn), sn, node, action, override_reason)
         fields = self.fields(**options)
-        ticket = self.client.act(task["id"], action, fields=fields, comment=comment)
+        ticket = self.client.act(
+            task["id"], action, fields=fields, comment=comment, override_reason=override_reason
+        )
         self.emit(ticket, f"{ACTIONS[action]} {task['node']}: {status_line(ticket)}")
 
 
-def choose_task(tasks: list[dict], sn: str, node: str | None, action: str) -> dict:
-    """The caller's one open task on ticket `sn` (at `node`) that allows `action`."""
+def choose_task(
+    tasks: list[dict], sn: str, node: str | None, action: str, override_reason: str | None = None
+) -> dict:
+    """The caller's one open task on ticket `sn` (at `node`) that allows `action`; with an
+    override reason also one separation of duties bars (the server decides who may override)."""
     mine = [t for t in tasks if t["ticket"]["sn"] == sn]
     chosen = [t for t in mine if node in (None, t["node"])]
     listed = "; ".join(task_line(t) for t in mine)
@@ -66,6 +76,12 @@ def choose_task(tasks: list[dict], sn: str, node: str | None, action: str) -> di
             returncode=FAILED,
         )
     (task,) = chosen
-    if action not in task["actions"]:
+    barred = task.get("barred_reason")
+    if barred and override_reason is None:
+        raise CommandError(
+            f"cannot {action} {task_line(task)}: {barred} An admin may use --override-reason.",
+            returncode=FAILED,
+        )
+    if action not in task["actions"] and not barred:
         raise CommandError(f"cannot {action} {task_line(task)}", returncode=FAILED)
     return task
