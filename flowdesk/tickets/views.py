@@ -254,31 +254,21 @@ def task_action(request: HttpRequest, sn: str, pk: int, action: str) -> HttpResp
     comment, override_reason = post.get("comment", ""), post.get("override_reason")
     form = StepForm(ticket.version.definition, task.node_id, current=ticket.values, data=post)
     form.is_valid()  # collects raw values; the action judges them
+
+    def decide(do_action: Callable[..., object]) -> Callable[[], object]:
+        return lambda: do_action(
+            task,
+            actor=actor,
+            values=form.values(),
+            comment=comment,
+            source="web",
+            override_reason=override_reason,
+        )
+
     calls: dict[str, Callable[[], object]] = {
-        "complete": lambda: actions.do_complete_task(
-            task,
-            actor=actor,
-            values=form.values(),
-            comment=comment,
-            source="web",
-            override_reason=override_reason,
-        ),
-        "approve": lambda: actions.do_approve_task(
-            task,
-            actor=actor,
-            values=form.values(),
-            comment=comment,
-            source="web",
-            override_reason=override_reason,
-        ),
-        "reject": lambda: actions.do_reject_task(
-            task,
-            actor=actor,
-            values=form.values(),
-            comment=comment,
-            source="web",
-            override_reason=override_reason,
-        ),
+        "complete": decide(actions.do_complete_task),
+        "approve": decide(actions.do_approve_task),
+        "reject": decide(actions.do_reject_task),
         "return": lambda: actions.do_return_task(
             task,
             actor=actor,
