@@ -1,6 +1,7 @@
 """One FilterSet for ticket lists, shared by the workbench pages and the API."""
 
 import re
+from datetime import UTC, datetime
 
 import django_filters
 from django.db.models import QuerySet
@@ -16,6 +17,19 @@ SCOPES = [
 ]
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Compares in UTC: PostgreSQL refuses offsets beyond ±15:59 that ISO 8601 allows."""
+
+    def filter(self, qs: QuerySet, value: datetime | None) -> QuerySet:
+        if value is None:
+            return qs
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:  # beyond year 1 or 9999 once in UTC: no ticket is there
+            return qs.none()
+        return super().filter(qs, value)
+
+
 class TicketFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Serial number or title")
     status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
@@ -23,8 +37,8 @@ class TicketFilterSet(django_filters.FilterSet):
     business = django_filters.CharFilter(field_name="business__key")
     requester = django_filters.CharFilter(field_name="requester__username")
     type = django_filters.CharFilter(field_name="service__workflow__type")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     scope = django_filters.ChoiceFilter(choices=SCOPES, method="in_scope")
 
     class Meta:
