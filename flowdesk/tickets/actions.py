@@ -7,11 +7,10 @@ events of its history. Web pages, the REST API, the CLI and timers all call thes
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import transaction
@@ -19,7 +18,6 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from flowdesk import engine
-from flowdesk.audit.recording import lock_chain, record_ticket_events
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
 from flowdesk.directory.access import is_flowdesk_admin
@@ -28,25 +26,29 @@ from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
 from flowdesk.texts import localized
 from flowdesk.tickets.access import as_uuid, attachment_ids, is_candidate, is_manager
-from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
+from flowdesk.tickets.candidates import set_candidates
 from flowdesk.tickets.models import (
     SERIAL_PREFIXES,
     Attachment,
-    Event,
     Follow,
     SerialCounter,
     Task,
     TaskCandidate,
     Ticket,
 )
+from flowdesk.tickets.persistence import (
+    append_events,
+    engine_context,
+    iso,
+    lock_ticket,
+    owner_names,
+    record_result,
+    touch,
+)
 
 URGE_INTERVAL = timedelta(minutes=30)
 MAX_COMMENT = 10_000
 User = AbstractBaseUser
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- submitting -------------------------------------------------------------------------------
@@ -79,7 +81,7 @@ def do_submit_ticket(
         requester=actor.get_username(),
         business=business.key if business else None,
         directory=DjangoDirectory(),
-        service_owners=_owner_names(service),
+        service_owners=owner_names(service),
     )
     if errors := _ticket_header_errors(defn, title, business):
         # Report the fields' problems in the same answer, so a form shows them all at once.
@@ -97,7 +99,7 @@ def do_submit_ticket(
             status=result.state["status"],
             state=result.state,
         )
-        _record(ticket, result, actor=actor, kind="submitted", node=defn.start, source=source)
+        record_result(ticket, result, actor=actor, kind="submitted", node=defn.start, source=source)
         if on_created is not None:
             on_created(ticket)
     return ticket
@@ -304,7 +306,7 @@ def do_transfer_task(
         task.assignee = to_user
         task.save(update_fields=["assignee"])
         set_candidates(task, [to_user.get_username()])
-        _append_events(
+        append_events(
             ticket,
             [
                 (
@@ -320,7 +322,7 @@ def do_transfer_task(
                 )
             ],
         )
-        _touch(ticket)
+        touch(ticket)
     return ticket
 
 
@@ -338,8 +340,8 @@ def do_claim_task(task: Task, *, actor: User, source: str = "web") -> Ticket:
         task.assignee = actor
         task.save(update_fields=["assignee"])
         set_candidates(task, [actor.get_username()])
-        _append_events(ticket, [("claimed", actor, task.node_id, task.key, {"source": source})])
-        _touch(ticket)
+        append_events(ticket, [("claimed", actor, task.node_id, task.key, {"source": source})])
+        touch(ticket)
     return ticket
 
 
@@ -373,7 +375,7 @@ def _act_on_task(
         if override is not None:
             extra = {**(extra or {}), "override": override}
         result = step(defn, ticket.state, ctx, override is not None)
-        _record(
+        record_result(
             ticket,
             result,
             actor=actor,
@@ -407,7 +409,7 @@ def _separation_override(
 
 def _lock_task(task: Task) -> tuple[Ticket, Task]:
     """Lock the ticket, then read the task again: a concurrent action may have closed it."""
-    ticket = _lock_ticket(task.ticket_id)
+    ticket = lock_ticket(task.ticket_id)
     return ticket, Task.objects.select_related("handled_by", "assignee").get(pk=task.pk)
 
 
@@ -502,11 +504,11 @@ def _act_on_ticket(
     source: str,
 ) -> Ticket:
     with transaction.atomic(durable=True):
-        ticket = _lock_ticket(ticket.pk)
+        ticket = lock_ticket(ticket.pk)
         if check is not None:
             check(ticket, actor)
         result = step(ticket.version.definition, ticket.state, engine_context(ticket))
-        _record(ticket, result, actor=actor, kind=kind, comment=comment, source=source)
+        record_result(ticket, result, actor=actor, kind=kind, comment=comment, source=source)
     return ticket
 
 
@@ -515,7 +517,7 @@ def do_urge_ticket(
 ) -> Ticket:
     """Remind the current handlers; the requester or a follower may, once per interval."""
     with transaction.atomic(durable=True):
-        ticket = _lock_ticket(ticket.pk)
+        ticket = lock_ticket(ticket.pk)
         if ticket.status != Ticket.Status.RUNNING:
             raise engine.NotRunning(ticket.status)
         if not (actor.pk == ticket.requester_id or ticket.follows.filter(user=actor).exists()):
@@ -531,7 +533,7 @@ def do_urge_ticket(
             .values_list("user__username", flat=True)
             .distinct()
         )
-        _append_events(
+        append_events(
             ticket,
             [
                 (
@@ -547,7 +549,7 @@ def do_urge_ticket(
                 )
             ],
         )
-        _touch(ticket)
+        touch(ticket)
     return ticket
 
 
@@ -557,58 +559,29 @@ def do_comment_ticket(ticket: Ticket, *, actor: User, text: str, source: str = "
     if len(text) > MAX_COMMENT:
         raise InvalidValues({"text": [f"Enter at most {MAX_COMMENT} characters."]})
     with transaction.atomic(durable=True):
-        ticket = _lock_ticket(ticket.pk)
-        _append_events(ticket, [("commented", actor, "", None, {"text": text, "source": source})])
-        _touch(ticket)
+        ticket = lock_ticket(ticket.pk)
+        append_events(ticket, [("commented", actor, "", None, {"text": text, "source": source})])
+        touch(ticket)
     return ticket
 
 
 def do_follow_ticket(ticket: Ticket, *, actor: User) -> bool:
     """Follow a ticket to be told of its progress; returns False when already following."""
     with transaction.atomic(durable=True):
-        ticket = _lock_ticket(ticket.pk)
+        ticket = lock_ticket(ticket.pk)
         _, created = Follow.objects.get_or_create(ticket=ticket, user=actor)
         if created:
-            _append_events(ticket, [("followed", actor, "", None, {})])
+            append_events(ticket, [("followed", actor, "", None, {})])
     return created
 
 
 def do_unfollow_ticket(ticket: Ticket, *, actor: User) -> bool:
     with transaction.atomic(durable=True):
-        ticket = _lock_ticket(ticket.pk)
+        ticket = lock_ticket(ticket.pk)
         deleted, _ = Follow.objects.filter(ticket=ticket, user=actor).delete()
         if deleted:
-            _append_events(ticket, [("unfollowed", actor, "", None, {})])
+            append_events(ticket, [("unfollowed", actor, "", None, {})])
     return bool(deleted)
-
-
-# --- shared machinery -------------------------------------------------------------------------
-
-
-def _lock_ticket(pk: int) -> Ticket:
-    """Lock the ticket, then the audit chain (see lock_chain for why in this order)."""
-    ticket = (
-        Ticket.objects.select_for_update(of=("self",))
-        .select_related("version", "service", "business", "requester")
-        .get(pk=pk)
-    )
-    lock_chain()
-    return ticket
-
-
-def engine_context(ticket: Ticket) -> engine.Context:
-    """What the engine needs to know of the ticket's world, as of now."""
-    return engine.Context(
-        now=iso(timezone.now()),
-        requester=ticket.requester.get_username(),
-        business=ticket.business.key if ticket.business_id else None,
-        directory=DjangoDirectory(),
-        service_owners=_owner_names(ticket.service),
-    )
-
-
-def _owner_names(service: Service) -> tuple[str, ...]:
-    return tuple(service.owners.order_by("username").values_list("username", flat=True))
 
 
 def _node_name(ticket: Ticket, node_id: str) -> str:
@@ -618,121 +591,3 @@ def _node_name(ticket: Ticket, node_id: str) -> str:
 def _require_text(text: str, field: str, message: str) -> None:
     if not text or not text.strip():
         raise InvalidValues({field: [message]})
-
-
-def _record(
-    ticket: Ticket,
-    result: engine.Result,
-    *,
-    actor: User,
-    kind: str,
-    node: str = "",
-    task_key: int | None = None,
-    comment: str = "",
-    source: str,
-    extra: dict | None = None,
-) -> None:
-    """Persist what the engine decided: state, tasks, candidates and the history events."""
-    data: dict = {"source": source, **(extra or {})}
-    if comment:
-        data["comment"] = comment
-    events = [(kind, actor, node, task_key, data)]
-    users = _effect_users(result.effects)
-    for effect in result.effects:
-        if isinstance(effect, engine.NodeCompleted) and effect.node == node:
-            data["values"], data["changes"] = effect.values, effect.changes
-        elif isinstance(effect, engine.TaskOpened):
-            _open_task(ticket, effect, users)
-            events.append(
-                (
-                    "assigned",
-                    None,
-                    effect.node,
-                    effect.task,
-                    {
-                        "candidates": list(effect.candidates),
-                        "assignee": effect.assignee,
-                    },
-                )
-            )
-        elif isinstance(effect, engine.TaskClosed):
-            _close_task(ticket, effect, users)
-        elif isinstance(effect, engine.NodeSkipped):
-            events.append(("skipped", None, effect.node, None, {"reason": effect.reason}))
-        elif isinstance(effect, engine.ApprovalDecided):
-            events.append(("decided", None, effect.node, None, {"result": effect.result}))
-        elif isinstance(effect, engine.TicketEnded):
-            events.append(
-                (
-                    "ended",
-                    None,
-                    "",
-                    None,
-                    {
-                        "status": effect.status,
-                        "reason": effect.reason,
-                    },
-                )
-            )
-    ticket.state = result.state
-    ticket.status = result.state["status"]
-    fields = ["state", "status", "updated_at"]
-    if ticket.is_ended and ticket.ended_at is None:
-        ticket.ended_at = timezone.now()
-        fields.append("ended_at")
-    ticket.save(update_fields=fields)
-    add_participants(ticket.pk, [actor.pk])
-    _append_events(ticket, events)
-
-
-def _effect_users(effects: list) -> dict[str, User]:
-    names = {getattr(e, "assignee", None) for e in effects} | {
-        getattr(e, "by", None) for e in effects
-    }
-    names.discard(None)
-    return {u.get_username(): u for u in get_user_model().objects.filter(username__in=names)}
-
-
-def _open_task(ticket: Ticket, effect: "engine.TaskOpened", users: dict[str, User]) -> None:
-    task = Task.objects.create(
-        ticket=ticket,
-        key=effect.task,
-        node_id=effect.node,
-        assignee=users.get(effect.assignee) if effect.assignee else None,
-        claim=effect.claim,
-    )
-    set_candidates(task, effect.candidates, effect.sources)
-
-
-def _close_task(ticket: Ticket, effect: "engine.TaskClosed", users: dict[str, User]) -> None:
-    task = Task.objects.get(ticket=ticket, key=effect.task)
-    task.status = Task.Status.CLOSED
-    task.outcome = effect.outcome
-    task.handled_by = users.get(effect.by) if effect.by else None
-    task.closed_at = timezone.now()
-    task.save(update_fields=["status", "outcome", "handled_by", "closed_at"])
-    clear_candidates(task)
-
-
-def _append_events(ticket: Ticket, events: list[tuple]) -> None:
-    """Append events after the ticket's last one; the ticket row lock keeps `seq` gap-free."""
-    last = ticket.events.aggregate(seq=Max("seq"))["seq"] or 0
-    now = timezone.now()
-    Event.objects.bulk_create(
-        Event(
-            ticket=ticket,
-            seq=last + i,
-            kind=kind,
-            actor=actor,
-            at=now,
-            node_id=node or "",
-            task_key=task_key,
-            data=data,
-        )
-        for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
-    )
-    record_ticket_events(ticket, events)
-
-
-def _touch(ticket: Ticket) -> None:
-    ticket.save(update_fields=["updated_at"])

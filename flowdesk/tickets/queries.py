@@ -11,8 +11,8 @@ from flowdesk import engine
 from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.texts import localized
 from flowdesk.tickets.access import is_candidate, is_manager
-from flowdesk.tickets.actions import engine_context
 from flowdesk.tickets.models import Event, Follow, Task, TaskCandidate, Ticket
+from flowdesk.tickets.persistence import engine_context
 
 # Event kinds that carry the values a person submitted at a step.
 VALUE_EVENTS = ("submitted", "completed", "approved", "rejected")

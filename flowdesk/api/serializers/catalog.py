@@ -10,7 +10,7 @@ from flowdesk.api.serializers.common import field_definitions, model_name
 from flowdesk.catalog.models import CatalogDirectory, Service
 from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
-from flowdesk.tickets.actions import iso
+from flowdesk.tickets.persistence import iso
 
 
 class ServiceBriefSerializer(serializers.Serializer):
