@@ -312,6 +312,7 @@ def flush(raw: object, buffers: dict[str, list[str]]) -> None:
 def queries(people: dict, tickets: int) -> dict[str, Callable[[int], object]]:
     """name -> f(sample index) evaluating what a page or an endpoint runs."""
     from django.contrib.auth import get_user_model
+    from django.test import Client
 
     from flowdesk.api.filtersets import TaskFilterSet
     from flowdesk.tickets import queries as q
@@ -353,7 +354,18 @@ def queries(people: dict, tickets: int) -> dict[str, Callable[[int], object]]:
         qs = TicketFilterSet(data, queryset=base, request=SimpleNamespace(user=user)).qs
         return list(qs.order_by("-id")[:21])
 
+    browsers: dict[int, Client] = {}
+
+    def workbench(user: object) -> None:
+        """The whole workbench page (to-do tab) rendered, as a signed-in browser gets it."""
+        if (browser := browsers.get(user.pk)) is None:
+            browser = browsers[user.pk] = Client(HTTP_HOST="127.0.0.1")
+            browser.force_login(user)
+        response = browser.get("/")
+        assert response.status_code == 200, response.status_code
+
     return {
+        "workbench page (HTML), tester": lambda k: workbench(testers[k % len(testers)]),
         "to-do list, tester (page)": lambda k: todo(testers[k % len(testers)]),
         "to-do list, QC (page)": lambda k: todo(qc[k % len(qc)]),
         "to-do list, tester (API)": lambda k: todo_api(testers[k % len(testers)]),
