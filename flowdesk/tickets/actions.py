@@ -24,6 +24,7 @@ from flowdesk.directory.access import is_flowdesk_admin
 from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
+from flowdesk.security.files import unsafe_file_name
 from flowdesk.texts import localized
 from flowdesk.tickets.access import as_uuid, attachment_ids, is_candidate, is_manager
 from flowdesk.tickets.candidates import set_candidates
@@ -169,6 +170,8 @@ def do_upload_attachment(upload: File, *, actor: User) -> Attachment:
     """Store an uploaded file; its id can then be a value of an `attachment` field."""
     if not upload.name:
         raise InvalidValues({"file": ["The file has no name."]})
+    if reason := unsafe_file_name(upload.name):
+        raise InvalidValues({"file": [reason]})
     if upload.size > settings.FLOWDESK_MAX_UPLOAD_BYTES:
         limit = settings.FLOWDESK_MAX_UPLOAD_BYTES // 2**20
         raise InvalidValues({"file": [f"The file is larger than {limit} MB."]})

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from flowdesk.catalog.access import services_visible_to
 from flowdesk.directory.models import Business
 from flowdesk.engine import EngineError, InvalidValues, TaskNotOpen
-from flowdesk.security.files import content_disposition, sniff_content_type, unsafe_file_name
+from flowdesk.security.files import content_disposition, sniff_content_type
 from flowdesk.texts import localized
 from flowdesk.tickets import actions, queries
 from flowdesk.tickets.access import access_attachment, access_ticket, attachment_ids
@@ -402,8 +402,6 @@ def attachment_upload(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _plain(_("Choose a file."), 400)
-    if problem := unsafe_file_name(upload.name):
-        return _plain(_(problem), 400)
     try:
         attachment = actions.do_upload_attachment(upload, actor=request.user)
     except InvalidValues as error:

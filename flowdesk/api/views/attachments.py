@@ -15,7 +15,6 @@ from flowdesk.api.parsers import unstorable
 from flowdesk.api.problems import PROBLEM_JSON, ProblemSerializer, problem
 from flowdesk.api.serializers import attachments as ser
 from flowdesk.api.views.base import ApiViewSet
-from flowdesk.security.files import unsafe_file_name
 from flowdesk.tickets.access import access_attachment
 from flowdesk.tickets.actions import do_upload_attachment
 from flowdesk.tickets.models import Attachment
@@ -73,8 +72,6 @@ class AttachmentViewSet(ApiViewSet):
             )
         if unstorable(upload.name):
             raise exceptions.ValidationError({"file": ["The file name cannot be stored."]})
-        if reason := unsafe_file_name(upload.name):
-            raise exceptions.ValidationError({"file": [reason]})
         attachment = do_upload_attachment(upload, actor=self.caller)
         body = self.get_serializer(attachment).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["url"]})
