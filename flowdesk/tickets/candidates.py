@@ -67,18 +67,32 @@ def add_participants(ticket_id: int, user_ids: Iterable[int]) -> None:
 
 
 def membership_changed(*, role: Role, business: Business | None, user: object, added: bool) -> None:
-    """Called by the directory actions, in their transaction, after a membership change."""
-    sources = TaskSource.objects.filter(role=role, business=business).select_related("task")
-    tasks = {source.task for source in sources}
+    """Called by the directory actions, in their transaction, after a membership change.
+
+    A fixed number of queries however many open tasks draw on the role."""
+    task_ids = set(
+        TaskSource.objects.filter(role=role, business=business).values_list("task_id", flat=True)
+    )
     if added:
         TaskCandidate.objects.bulk_create(
-            (TaskCandidate(task=task, user=user, fixed=False) for task in tasks),
+            (TaskCandidate(task_id=pk, user=user, fixed=False) for pk in task_ids),
             ignore_conflicts=True,
         )
-        for ticket_id in {task.ticket_id for task in tasks}:
-            add_participants(ticket_id, [user.pk])
+        tickets = Task.objects.filter(pk__in=task_ids).values_list("ticket_id", flat=True)
+        TicketParticipant.objects.bulk_create(
+            (TicketParticipant(ticket_id=pk, user=user) for pk in set(tickets)),
+            ignore_conflicts=True,
+        )
         return
-    for task in tasks:
-        # Another of the task's roles may still grant it (the membership row is already gone).
-        if not RoleMembership.objects.filter(_any_source(task.sources.all()), user=user).exists():
-            TaskCandidate.objects.filter(task=task, user=user, fixed=False).delete()
+    # Another of a task's roles may still grant it (the removed membership row is already gone).
+    held = set(RoleMembership.objects.filter(user=user).values_list("role_id", "business_id"))
+    still_granted = {
+        task_id
+        for task_id, role_id, business_id in TaskSource.objects.filter(
+            task_id__in=task_ids
+        ).values_list("task_id", "role_id", "business_id")
+        if (role_id, business_id) in held
+    }
+    TaskCandidate.objects.filter(
+        task_id__in=task_ids - still_granted, user=user, fixed=False
+    ).delete()
