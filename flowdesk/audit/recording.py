@@ -281,5 +281,11 @@ def record_token(action: str, token: Any, *, actor: Actor) -> None:
         obj_type="token",
         obj_id=token.pk,
         label=f"token {token.prefix}… of {owner}",
-        data={"user": owner, "name": token.name, "prefix": token.prefix},
+        data={
+            "user": owner,
+            "name": token.name,
+            "prefix": token.prefix,
+            "scope": token.scope,
+            "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+        },
     )

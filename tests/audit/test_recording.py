@@ -161,7 +161,13 @@ def test_tokens_from_the_web_with_the_client_address_and_never_the_value(users):
         "web",
         "203.0.113.7",
     )
-    assert created.data == {"user": "test_bob", "name": "ci", "prefix": token.prefix}
+    assert created.data == {
+        "user": "test_bob",
+        "name": "ci",
+        "prefix": token.prefix,
+        "scope": "write",  # the profile form's default
+        "expires_at": token.expires_at.isoformat() if token.expires_at else None,
+    }
     assert created.label == f"token {token.prefix}… of test_bob"
     assert (revoked.action, revoked.actor_name, revoked.source, revoked.address) == (
         "token.revoked",
