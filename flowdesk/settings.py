@@ -243,3 +243,36 @@ globals().update(_sso)
 _local = AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend")
 AUTHENTICATION_BACKENDS[_local:_local] = _sso["FLOWDESK_SSO_BACKENDS"]
 # --- end of single sign-on ---
+
+# --- Background work, notifications and e-mail (docs/operations.md) ---------------------------
+# Tasks go through Django's tasks API (the django-tasks backport). `database`: a queue in the
+# same database, worked by `flowdesk worker`; `redis`: RQ on FLOWDESK_REDIS_URL, for several
+# workers on several machines. The outbox rows stay in the database either way: the queue only
+# wakes a worker quickly, and each worker's periodic sweep sends whatever is due.
+FLOWDESK_TASKS_BACKEND = os.environ.get("FLOWDESK_TASKS_BACKEND", "database")
+FLOWDESK_TICK_SECONDS = float(os.environ.get("FLOWDESK_TICK_SECONDS", "5"))
+INSTALLED_APPS += [
+    "django_tasks",
+    "django_tasks_db",
+    "flowdesk.notify",
+    "flowdesk.sla",
+    "flowdesk.automation",
+]
+if FLOWDESK_TASKS_BACKEND == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif FLOWDESK_TASKS_BACKEND == "redis":
+    INSTALLED_APPS += ["django_rq"]
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    RQ_QUEUES = {
+        "default": {
+            "URL": os.environ.get("FLOWDESK_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            "DEFAULT_TIMEOUT": 300,
+        }
+    }
+else:
+    raise ImproperlyConfigured(
+        f"FLOWDESK_TASKS_BACKEND must be 'database' or 'redis', not {FLOWDESK_TASKS_BACKEND!r}"
+    )
+
+# The address pages are reached at, for the links in e-mails and chat messages.
+FLOWDESK_BASE_URL = os.environ.get("FLOWDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -14,6 +14,7 @@ from flowdesk.catalog.models import Service
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
 from flowdesk.tickets.models import Event, Task, Ticket
+from flowdesk.tickets.signals import ticket_events
 
 User = AbstractBaseUser
 
@@ -52,7 +53,7 @@ def record_result(
     ticket: Ticket,
     result: engine.Result,
     *,
-    actor: User,
+    actor: User | None,
     kind: str,
     node: str = "",
     task_key: int | None = None,
@@ -60,7 +61,9 @@ def record_result(
     source: str,
     extra: dict | None = None,
 ) -> None:
-    """Persist what the engine decided: state, tasks, candidates and the history events."""
+    """Persist what the engine decided: state, tasks, candidates and the history events.
+
+    `actor` None: the system acted (a timer fired, an automation call answered)."""
     data: dict = {"source": source, **(extra or {})}
     if comment:
         data["comment"] = comment
@@ -109,7 +112,8 @@ def record_result(
         ticket.ended_at = timezone.now()
         fields.append("ended_at")
     ticket.save(update_fields=fields)
-    add_participants(ticket.pk, [actor.pk])
+    if actor is not None:
+        add_participants(ticket.pk, [actor.pk])
     append_events(ticket, events)
 
 
@@ -146,7 +150,7 @@ def append_events(ticket: Ticket, events: list[tuple]) -> None:
     """Append events after the ticket's last one; the ticket row lock keeps `seq` gap-free."""
     last = ticket.events.aggregate(seq=Max("seq"))["seq"] or 0
     now = timezone.now()
-    Event.objects.bulk_create(
+    created = Event.objects.bulk_create(
         Event(
             ticket=ticket,
             seq=last + i,
@@ -160,6 +164,7 @@ def append_events(ticket: Ticket, events: list[tuple]) -> None:
         for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
     )
     record_ticket_events(ticket, events)
+    ticket_events.send(sender=Ticket, ticket=ticket, events=created)
 
 
 def touch(ticket: Ticket) -> None:

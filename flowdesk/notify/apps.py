@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class NotifyConfig(AppConfig):
+    name = "flowdesk.notify"
+    label = "notify"
+
+    def ready(self) -> None:
+        from flowdesk import worker
+        from flowdesk.notify import outbox, rules
+        from flowdesk.tickets.signals import ticket_events
+
+        ticket_events.connect(rules.on_ticket_events, dispatch_uid="notify")
+        worker.register_sweep("deliveries", outbox.send_due)

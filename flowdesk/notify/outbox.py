@@ -1,0 +1,132 @@
+"""The outbox: deliveries are rows written with the action that causes them, sent after commit.
+
+A row is *claimed* with a lease before it is sent, so two workers never send it at once; a
+worker that dies mid-send leaves a lease that expires, and the row is sent again (with the same
+idempotency key). Failures back off exponentially; after MAX_ATTEMPTS the row is `failed`, shown
+to admins with "retry now". Nothing here decides who is told what: see rules.py.
+"""
+
+import logging
+import random
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from flowdesk.notify.models import Delivery
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=2)
+BATCH = 50
+
+# channel -> sender; a sender sends one delivery or raises, and returns the receiver's answer.
+Sender = Callable[[Delivery], str]
+SENDERS: dict[str, Sender] = {}
+
+
+def register_sender(channel: str, sender: Sender) -> None:
+    SENDERS[channel] = sender
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min ... capped at 1 hour, with ±20% jitter so retries do not stampede."""
+    seconds = min(30 * 2 ** max(attempts - 1, 0), 3600)
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+def enqueue(deliveries: Iterable[Delivery]) -> list[Delivery]:
+    """Write deliveries in the current transaction and wake a worker after it commits.
+
+    A key already in the outbox is skipped, so recording an event twice sends it once."""
+    rows = list(deliveries)
+    if not rows:
+        return []
+    now = timezone.now()
+    for row in rows:
+        row.next_attempt_at = row.next_attempt_at or now
+    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = [row.key for row in rows]
+    transaction.on_commit(lambda: wake(keys))
+    return rows
+
+
+def wake(keys: list[str]) -> None:
+    """Ask a worker to send these now; if the queue is down, the periodic sweep sends them."""
+    from flowdesk.notify.tasks import send_deliveries
+
+    try:
+        send_deliveries.enqueue(keys)
+    except Exception:  # the outbox row is the truth; the queue only makes it quick
+        log.warning("could not enqueue %d deliveries; the sweep will send them", len(keys))
+
+
+def claim(keys: list[str] | None = None, limit: int = BATCH) -> list[Delivery]:
+    """Lease due, pending deliveries (those named, or the oldest due) for this worker."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    )
+    if keys is not None:
+        due = due.filter(key__in=keys)
+    with transaction.atomic():
+        ids = list(
+            due.select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        Delivery.objects.filter(pk__in=ids).update(leased_until=now + LEASE, lease=token)
+    return list(
+        Delivery.objects.filter(pk__in=ids, lease=token).select_related(
+            "recipient", "endpoint", "ticket"
+        )
+    )
+
+
+def send(delivery: Delivery) -> bool:
+    """Send one claimed delivery and record the outcome; True when it went out."""
+    attempts = delivery.attempts + 1
+    mine = Delivery.objects.filter(pk=delivery.pk, lease=delivery.lease)
+    try:
+        answer = SENDERS[delivery.channel](delivery)
+    except Exception as error:  # any failure is retried: mail servers and webhooks recover
+        failed = attempts >= MAX_ATTEMPTS
+        mine.update(
+            attempts=attempts,
+            status=Delivery.Status.FAILED if failed else Delivery.Status.PENDING,
+            next_attempt_at=timezone.now() + backoff(attempts),
+            leased_until=None,
+            last_error=f"{type(error).__name__}: {error}"[:2000],
+        )
+        log.info("delivery %s failed (attempt %d): %s", delivery.key, attempts, error)
+        return False
+    mine.update(
+        attempts=attempts,
+        status=Delivery.Status.SENT,
+        sent_at=timezone.now(),
+        leased_until=None,
+        last_error="",
+        response=str(answer)[:2000],
+    )
+    return True
+
+
+def send_claimed(keys: list[str] | None = None, limit: int = BATCH) -> int:
+    """Claim and send; returns how many went out."""
+    return sum(send(delivery) for delivery in claim(keys, limit))
+
+
+def send_due() -> int:
+    """The worker's sweep: everything due (new, retries, expired leases), batch by batch."""
+    sent = total = 0
+    while batch := claim():
+        total += len(batch)
+        sent += sum(send(delivery) for delivery in batch)
+        if len(batch) < BATCH:
+            break
+    return sent

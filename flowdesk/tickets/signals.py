@@ -1,0 +1,11 @@
+"""Signals other apps listen to, to add their rows to a ticket action's transaction.
+
+`ticket_events` is sent by `persistence.append_events` inside the action's transaction, after
+the events are written: receivers (notifications, timers, automation) write their outbox rows,
+timers and runs in that same transaction, so they commit or roll back with the action.
+Arguments: `ticket` (locked) and `events` (the new `Event` rows, in order).
+"""
+
+from django.dispatch import Signal
+
+ticket_events = Signal()
