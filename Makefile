@@ -1,4 +1,5 @@
-# Flowdesk – `make run` installs, loads the demo and starts the server; `make test` runs the suite.
+# Flowdesk – `make run` installs, loads the demo and starts the server and a background worker;
+# `make test` runs the suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -36,9 +37,10 @@ migrate: install
 demo: migrate
 	$(BIN)/flowdesk demo
 
+# The web server and one background worker (e-mail, timers, automation); Ctrl-C stops both.
 run: demo
 	$(BIN)/flowdesk collectstatic --no-input --verbosity 0
-	$(BIN)/flowdesk serve --host $(HOST) --port $(PORT)
+	$(BIN)/flowdesk serve --with-worker --host $(HOST) --port $(PORT)
 
 # The whole suite: unit, service layer, property-based (slow) and, with DATABASE_URL pointing at
 # PostgreSQL, the concurrency tests.

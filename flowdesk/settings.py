@@ -251,6 +251,10 @@ AUTHENTICATION_BACKENDS[_local:_local] = _sso["FLOWDESK_SSO_BACKENDS"]
 # wakes a worker quickly, and each worker's periodic sweep sends whatever is due.
 FLOWDESK_TASKS_BACKEND = os.environ.get("FLOWDESK_TASKS_BACKEND", "database")
 FLOWDESK_TICK_SECONDS = float(os.environ.get("FLOWDESK_TICK_SECONDS", "5"))
+# How long a worker holds a delivery it is sending (renewed before each message); after a
+# worker dies, its deliveries go out again once this has passed. Must exceed the longest send
+# (FLOWDESK_EMAIL_TIMEOUT, FLOWDESK_WEBHOOK_TIMEOUT).
+FLOWDESK_OUTBOX_LEASE_SECONDS = float(os.environ.get("FLOWDESK_OUTBOX_LEASE_SECONDS", "120"))
 INSTALLED_APPS += [
     "django_tasks",
     "django_tasks_db",
@@ -276,3 +280,56 @@ else:
 
 # The address pages are reached at, for the links in e-mails and chat messages.
 FLOWDESK_BASE_URL = os.environ.get("FLOWDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Seconds a chat tool or webhook receiver may take to answer before the attempt counts as failed.
+FLOWDESK_WEBHOOK_TIMEOUT = float(os.environ.get("FLOWDESK_WEBHOOK_TIMEOUT", "10"))
+
+# --- E-mail (docs/notifications.md) -----------------------------------------------------------
+# No FLOWDESK_EMAIL_HOST: the embedded mode – mails go to the console and stay in the outbox,
+# where admins read them (Notifications → E-mails). With a host: Django's SMTP backend.
+EMAIL_HOST = os.environ.get("FLOWDESK_EMAIL_HOST", "")
+EMAIL_USE_TLS = env_bool("FLOWDESK_EMAIL_USE_TLS", False)  # STARTTLS, usually port 587
+EMAIL_USE_SSL = env_bool("FLOWDESK_EMAIL_USE_SSL", False)  # TLS from the start, usually 465
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured(
+        "Set FLOWDESK_EMAIL_USE_TLS (STARTTLS) or FLOWDESK_EMAIL_USE_SSL (TLS from the start), "
+        "not both: a mail server speaks one of them on a port."
+    )
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+_email_port = os.environ.get("FLOWDESK_EMAIL_PORT") or (
+    "465" if EMAIL_USE_SSL else "587" if EMAIL_USE_TLS else "25"
+)
+if not _email_port.isdigit():
+    raise ImproperlyConfigured(f"FLOWDESK_EMAIL_PORT must be a port number, not {_email_port!r}")
+EMAIL_PORT = int(_email_port)
+EMAIL_HOST_USER = os.environ.get("FLOWDESK_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FLOWDESK_EMAIL_PASSWORD", "")
+EMAIL_TIMEOUT = float(os.environ.get("FLOWDESK_EMAIL_TIMEOUT", "30"))
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = os.environ.get(
+    "FLOWDESK_EMAIL_FROM", "Flowdesk <flowdesk@localhost>"
+)
+
+# --- Automation steps (docs/automation.md) ----------------------------------------------------
+# Secrets the templates of automation steps name as `secrets.NAME`: FLOWDESK_SECRET_<NAME>
+# (NAME in upper case). FLOWDESK_SECRET_KEY is Django's own key and never one of them.
+FLOWDESK_SECRETS = {
+    name.removeprefix("FLOWDESK_SECRET_"): value
+    for name, value in os.environ.items()
+    if name.startswith("FLOWDESK_SECRET_") and name != "FLOWDESK_SECRET_KEY"
+}
+# Hosts automation steps may call and download from (comma-separated); empty: any host.
+FLOWDESK_AUTOMATION_ALLOWED_HOSTS = [
+    h.strip().lower()
+    for h in os.environ.get("FLOWDESK_AUTOMATION_ALLOWED_HOSTS", "").split(",")
+    if h.strip()
+]
+# The checksum check: the largest package it downloads, and how long the server may be silent.
+FLOWDESK_CHECKSUM_MAX_MB = int(os.environ.get("FLOWDESK_CHECKSUM_MAX_MB", "2048"))
+FLOWDESK_CHECKSUM_TIMEOUT = float(os.environ.get("FLOWDESK_CHECKSUM_TIMEOUT", "60"))
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] |= {
+    "AutomationRunStatusEnum": "flowdesk.automation.models.AutomationRun.Status",
+    "AutomationRunActionEnum": "flowdesk.automation.queries.RUN_ACTIONS",
+}

@@ -11,9 +11,12 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("audit/", include("flowdesk.audit.urls")),
     path("catalog/", include("flowdesk.catalog.urls")),
+    path("manage/notifications/", include("flowdesk.notify.urls")),
+    path("manage/calendars/", include("flowdesk.sla.urls")),
     path("manage/", include("flowdesk.web.manage_urls")),
     path("designer/", include("flowdesk.workflows.urls")),
     path("", include("flowdesk.tickets.urls")),
+    path("", include("flowdesk.automation.urls")),
     path("", include("flowdesk.web.urls")),
 ]
 if settings.FLOWDESK_OIDC_ENABLED:  # single sign-on (flowdesk/directory/sso.py)

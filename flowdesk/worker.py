@@ -1,25 +1,35 @@
-"""The background worker's ticker: periodic sweeps that apps register (due deliveries, due
-timers, automation polls).
+"""The background worker: the task queue of the configured backend plus periodic sweeps.
 
-`flowdesk worker` runs the django-tasks worker of the configured backend and, beside it, a
-ticker thread that runs every sweep every FLOWDESK_TICK_SECONDS. Each sweep claims its rows
-safely (leases, row locks, conditional updates), so any number of workers may run at once, and
-work a dead worker left behind is picked up by the next sweep.
+`flowdesk worker` runs the django-tasks worker of the configured backend (database: the
+django-tasks-db worker; redis: an RQ worker) in the main thread and, beside it, a ticker thread
+that runs every registered sweep (due deliveries, due timers, automation polls) at start and
+then every FLOWDESK_TICK_SECONDS. Each sweep claims its rows safely (leases, row locks,
+conditional updates), so any number of workers may run at once, and work a dead worker left
+behind is picked up by the next sweep.
+
+Stopping (SIGTERM, Ctrl-C) sets `stopping`: loops that send or fire one item after another check
+it between items, finish the item in hand, hand the rest back and return; the process exits
+once the task in hand and the sweep in hand are done. A second signal stops at once.
 """
 
 import logging
 import threading
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 log = logging.getLogger(__name__)
 
 Sweep = Callable[[], int]
 SWEEPS: dict[str, Sweep] = {}
 
+# Set once this process is asked to stop; checked between items by long loops (see above).
+stopping = threading.Event()
+
 
 def register_sweep(name: str, sweep: Sweep) -> None:
+    """Run `sweep` on every tick of every worker; it returns how many items it handled and must
+    claim its rows so that several workers never handle one item twice."""
     SWEEPS[name] = sweep
 
 
@@ -27,6 +37,8 @@ def run_sweeps() -> dict[str, int]:
     """Run every sweep once; a failing sweep is logged and does not stop the others."""
     done = {}
     for name, sweep in SWEEPS.items():
+        if stopping.is_set():
+            break
         close_old_connections()
         try:
             done[name] = sweep()
@@ -37,14 +49,20 @@ def run_sweeps() -> dict[str, int]:
 
 
 class Ticker(threading.Thread):
+    """Runs the sweeps at start (a restarted worker picks up what a dead one left at once) and
+    then every `interval` seconds, until the process stops."""
+
     def __init__(self, interval: float) -> None:
         super().__init__(name="flowdesk-ticker", daemon=True)
         self.interval = interval
-        self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(self.interval):
-            run_sweeps()
-
-    def stop(self) -> None:
-        self.stopped.set()
+        log.info("sweeps every %g s: %s", self.interval, ", ".join(SWEEPS) or "none registered")
+        try:
+            while not stopping.is_set():
+                done = run_sweeps()
+                if worked := {name: count for name, count in done.items() if count}:
+                    log.info("swept %s", ", ".join(f"{n}: {c}" for n, c in worked.items()))
+                stopping.wait(self.interval)
+        finally:
+            connections.close_all()  # this thread's connections

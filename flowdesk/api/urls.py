@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 
 from flowdesk.api.problems import not_found
 from flowdesk.api.views.attachments import AttachmentViewSet
+from flowdesk.api.views.automation import AutomationRunViewSet, CallbackView
 from flowdesk.api.views.catalog import CatalogViewSet, ServiceViewSet
 from flowdesk.api.views.directory import BusinessViewSet, RoleViewSet, UserViewSet
 from flowdesk.api.views.tasks import TaskViewSet
@@ -23,9 +24,11 @@ router.register("businesses", BusinessViewSet, basename="business")
 router.register("roles", RoleViewSet, basename="role")
 router.register("tokens", TokenViewSet, basename="token")
 router.register("attachments", AttachmentViewSet, basename="attachment")
+router.register("automation-runs", AutomationRunViewSet, basename="automation-run")
 
 urlpatterns = [
     path("v1/catalog/", CatalogViewSet.as_view({"get": "tree"}), name="catalog"),
+    path("v1/callbacks/<str:token>/", CallbackView.as_view(), name="automation-callback"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),

@@ -214,6 +214,7 @@ def record_directory_event(actor: Actor, event: str, data: dict) -> None:
 # Fields whose before/after a `<type>.saved` entry shows.
 AUDITED_FIELDS: dict[str, tuple[str, ...]] = {
     "catalog_directory": ("name", "name_zh", "parent", "order"),
+    "work_calendar": ("timezone", "weekdays", "start", "end", "holidays"),
     "service": (
         "name",
         "name_zh",

@@ -50,6 +50,12 @@ class TicketReport:
         recorded = (self.pinned.get("version"), self.pinned.get("version_checksum"))
         return recorded == (version.number, version.checksum)
 
+    @property
+    def checks(self) -> list[Step]:
+        """The checksum checks of automation steps: which package, which digests, the result
+        (also when a person skipped or completed the step after a mismatch)."""
+        return [s for s in self.steps if (s.data.get("automation") or {}).get("result")]
+
 
 def ticket_report(ticket: Ticket) -> TicketReport:
     entries = list(AuditEntry.objects.filter(obj_type="ticket", obj_id=ticket.sn).order_by("seq"))

@@ -1,7 +1,7 @@
 """The directory as the workflow engine sees it: usernames and role keys, nothing else.
 
 `DjangoDirectory` answers who holds a role when a task opens; `DjangoRoleCatalog` says which
-roles and users exist when a workflow is deployed. Each method is one query.
+roles, users and work calendars exist when a workflow is deployed. Each method is one query.
 """
 
 from collections.abc import Iterable
@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from django.contrib.auth import get_user_model
 
 from flowdesk.directory.models import Profile, Role
+from flowdesk.sla.models import WorkCalendar
 
 User = get_user_model()
 
@@ -61,7 +62,7 @@ class DjangoDirectory:
 
 
 class DjangoRoleCatalog:
-    """Which roles and users exist, to check a workflow's operators when it is deployed."""
+    """Which roles, users and work calendars exist, to check a workflow when it is deployed."""
 
     def business_roles(self) -> set[str]:
         return set(Role.objects.filter(kind=Role.Kind.BUSINESS).values_list("key", flat=True))
@@ -72,3 +73,7 @@ class DjangoRoleCatalog:
     def users(self) -> set[str]:
         """Usernames of the active users."""
         return set(User.objects.filter(is_active=True).values_list("username", flat=True))
+
+    def calendars(self) -> set[str]:
+        """Names of the work calendars (a node's sla.calendar and timer.calendar)."""
+        return set(WorkCalendar.objects.values_list("name", flat=True))

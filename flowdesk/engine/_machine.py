@@ -1,8 +1,8 @@
 """The token machine behind the runtime's actions: one `Run` per action, on a copy of state.
 
-Tokens are not stored: between actions every token waits either at a human node (as its open
-tasks) or at a join (as an arrival). So state holds only open tasks and small per-node maps,
-and a step costs the same however long the ticket's history is.
+Tokens are not stored: between actions every token waits either at a step (a human or system
+node, as its open tasks) or at a join (as an arrival). So state holds only open tasks and small
+per-node maps, and a step costs the same however long the ticket's history is.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .runtime import Context
 
 STATE_VERSION = 1
+SYSTEM_ACTOR = ":system"  # not a valid username, so no person can act as the system
 LIVE = ("running", "suspended")
 HANDLED = frozenset({"completed", "approved", "rejected", "returned"})
 
@@ -161,7 +162,7 @@ class Run:
         return clean, changes
 
     def mark_acted(self) -> None:
-        if self.actor != self.ctx.requester:
+        if self.actor not in (self.ctx.requester, SYSTEM_ACTOR):
             self.state["acted"] = True
 
     def complete_node(self, node: Node, handlers: list[str], values: dict, changes: dict) -> None:
@@ -171,7 +172,7 @@ class Run:
     # --- token flow ----------------------------------------------------------------------
 
     def advance(self, transitions: Iterable[Transition]) -> None:
-        """Move tokens along until each waits at a human node or a join, or the ticket ends."""
+        """Move tokens along until each waits at a step or a join, or the ticket ends."""
         queue = deque(transitions)
         budget = 100 + 20 * len(self.defn.nodes)
         while queue and self.state["status"] in LIVE:
@@ -217,7 +218,7 @@ class Run:
         return list(self.defn.outgoing[node.id])
 
     def activate(self, node: Node) -> list[Transition]:
-        """Open the tasks of a human node; return transitions to follow if it is skipped."""
+        """Open the tasks of a step; return transitions to follow if it is skipped."""
         state = self.state
         state["closed"].pop(node.id, None)
         state["approvals"].pop(node.id, None)
@@ -228,6 +229,11 @@ class Run:
             return []
         found = resolve_operators(self.defn, node, state, self.ctx)
         users, sources = found.users, found.sources
+        if node.system:  # the system acts: whoever may step in is a bonus, nobody is fine
+            if not users:
+                users, sources = list(self.ctx.service_owners), []
+            self.open_task(node, None, users, sources)
+            return []
         if not users:
             policy = self.defn.on_unassigned(node)
             detail = " and ".join(found.gaps) or "the step names no operators"

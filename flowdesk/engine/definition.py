@@ -5,17 +5,28 @@ Parse once per deployed version and reuse: the runtime reads only these frozen o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .automation import Automation, parse_automation
 from .errors import DefinitionError
 from .fields import check_value, is_empty
+from .options import (
+    Notify,
+    Sla,
+    Timer,
+    parse_node_notify,
+    parse_notify,
+    parse_sla,
+    parse_timer,
+)
 
 __all__ = [
     "COUNTERSIGN_MODES",
     "HUMAN_NODE_TYPES",
     "NODE_TYPES",
+    "SYSTEM_NODE_TYPES",
     "Approval",
     "Definition",
     "Node",
@@ -26,7 +37,10 @@ __all__ = [
 ]
 
 HUMAN_NODE_TYPES = frozenset({"start", "task", "approval"})
-NODE_TYPES = HUMAN_NODE_TYPES | {"exclusive", "parallel_split", "parallel_join", "end"}
+SYSTEM_NODE_TYPES = frozenset({"timer", "automation"})  # the system acts; people may step in
+NODE_TYPES = (
+    HUMAN_NODE_TYPES | SYSTEM_NODE_TYPES | {"exclusive", "parallel_split", "parallel_join", "end"}
+)
 COUNTERSIGN_MODES = frozenset({"any", "all", "quorum", "percentage"})
 
 # A node's place in the block structure: the (split id, branch) pairs it sits inside, outermost
@@ -51,7 +65,7 @@ class Separation:
 class Settings:
     withdraw: str = "before_first_action"
     on_unassigned: str = "fail"
-    notify: tuple[str, ...] = ("email",)
+    notify: Notify = Notify()
     separation: Separation = Separation()
 
 
@@ -100,10 +114,19 @@ class Node:
     on_unassigned: str | None = None
     approval: Approval | None = None
     separate_from: tuple[str, ...] = ()
+    sla: Sla | None = None
+    notify: tuple[tuple[str, Any], ...] = ()  # the keys of settings.notify this node overrides
+    timer: Timer | None = None
+    automation: Automation | None = None
 
     @property
     def human(self) -> bool:
         return self.type in HUMAN_NODE_TYPES
+
+    @property
+    def system(self) -> bool:
+        """A timer or automation node: the system completes it, its operators may by hand."""
+        return self.type in SYSTEM_NODE_TYPES
 
     @property
     def label(self) -> str:
@@ -171,6 +194,13 @@ class Definition:
     def on_unassigned(self, node: Node) -> str:
         return node.on_unassigned or self.settings.on_unassigned
 
+    def notify_for(self, node_id: str | None = None) -> Notify:
+        """The notification strategy at a node: its `notify` keys over the workflow's
+        `settings.notify`; the workflow's alone for None (ticket-wide events)."""
+        if node_id is None:
+            return self.settings.notify
+        return replace(self.settings.notify, **dict(self.node(node_id).notify))
+
     def kept_apart(self, node_id: str) -> list[str]:
         """Nodes whose handlers may not handle `node_id` on the same ticket (and vice versa):
         its `separate_from`, the nodes naming it there, and its `distinct` groups."""
@@ -183,7 +213,7 @@ class Definition:
         return [other for other in self.nodes if other in apart]
 
     def leave(self, node: Node, outcome: str | None = None) -> Transition:
-        """The transition a human node leaves by (by outcome for `on_reject: branch`)."""
+        """The transition a step leaves by (by outcome for `on_reject: branch`)."""
         ways = self.outgoing[node.id]
         chosen = [t for t in ways if t.outcome == outcome] if outcome else []
         if not chosen:
@@ -206,7 +236,7 @@ def _parse_settings(raw: Mapping[str, Any]) -> Settings:
     return Settings(
         withdraw=str(raw.get("withdraw", "before_first_action")),
         on_unassigned=str(raw.get("on_unassigned", "fail")),
-        notify=tuple(raw.get("notify", ("email",))),
+        notify=_option(raw, "notify", "settings", parse_notify) or Notify(),
         separation=_parse_separation(raw.get("separation") or {}),
     )
 
@@ -263,8 +293,26 @@ def _parse_nodes(raw: list, fields: dict[str, dict]) -> dict[str, Node]:
             on_unassigned=item.get("on_unassigned"),
             approval=_parse_approval(item.get("approval") or {}) if kind == "approval" else None,
             separate_from=tuple(item.get("separate_from") or ()),
+            sla=_option(item, "sla", path, parse_sla),
+            notify=_option(item, "notify", path, parse_node_notify) or (),
+            timer=_option(item, "timer", path, parse_timer),
+            automation=_option(item, "automation", path, parse_automation),
         )
+        for key in ("timer", "automation"):
+            if kind == key and getattr(nodes[node_id], key) is None:
+                raise DefinitionError(path, f"this {key} node needs '{key}'")
     return nodes
+
+
+def _option(item: Mapping[str, Any], key: str, path: str, parse: Callable[[Any, str], Any]) -> Any:
+    """A node's (or the settings') option parsed, None if absent; a shape that validation
+    would have refused is a DefinitionError, not a crash."""
+    if item.get(key) is None:
+        return None
+    try:
+        return parse(item[key], f"{path}.{key}")
+    except (KeyError, TypeError, ValueError, AttributeError, StopIteration):
+        raise DefinitionError(f"{path}.{key}", "cannot be read; validate the document") from None
 
 
 def _parse_approval(raw: Mapping[str, Any]) -> Approval:

@@ -79,6 +79,18 @@ class Returned(Effect):
 
 
 @dataclass(frozen=True)
+class AutomationFailed(Effect):
+    """An automation step failed for good; `on_failure`: `wait` (its task stays open for the
+    operators) or `return` (a `Returned` effect follows)."""
+
+    kind: ClassVar[str] = "automation_failed"
+    task: int
+    node: str
+    reason: str
+    on_failure: str
+
+
+@dataclass(frozen=True)
 class TicketEnded(Effect):
     kind: ClassVar[str] = "ticket_ended"
     status: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from .definition import Definition, Node
 if TYPE_CHECKING:
     from .runtime import Context
 
-__all__ = ["Resolved", "describe_operator", "resolve_operators"]
+__all__ = ["Resolved", "describe_operator", "resolve_operator_specs", "resolve_operators"]
 
 
 @dataclass
@@ -22,8 +23,15 @@ class Resolved:
 
 def resolve_operators(defn: Definition, node: Node, state: dict, ctx: Context) -> Resolved:
     """The union of the node's operators' users, de-duplicated, in operator order."""
+    return resolve_operator_specs(defn, node.operators, state, ctx)
+
+
+def resolve_operator_specs(
+    defn: Definition, specs: Iterable[dict], state: dict, ctx: Context
+) -> Resolved:
+    """The users of any operator specs (e.g. an SLA's `escalate_to`), as for a node's."""
     found = Resolved()
-    for op in node.operators:
+    for op in specs:
         users = _users_of(defn, op, state, ctx, found)
         if not users:
             found.gaps.append(_gap(defn, op, ctx))

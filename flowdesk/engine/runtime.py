@@ -8,13 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ._machine import LIVE, Run, can_return, clone, new_state
+from ._machine import LIVE, SYSTEM_ACTOR, Run, can_return, clone, new_state
 from .definition import Definition, Node
-from .effects import Effect, StatusChanged
+from .effects import AutomationFailed, Effect, StatusChanged
 from .errors import InvalidTarget, NotAllowed, NotRunning, SeparationOfDuties
 from .operators import describe_operator, resolve_operators
 
 __all__ = [
+    "SYSTEM_ACTOR",
     "Context",
     "Directory",
     "Result",
@@ -23,6 +24,7 @@ __all__ = [
     "can_withdraw",
     "complete",
     "current_nodes",
+    "fail_automation",
     "open_tasks",
     "reject",
     "resume",
@@ -86,12 +88,13 @@ def complete(
     override: bool = False,
 ) -> Result:
     """Complete a task (or resubmit at the start node); `override` skips separation of duties
-    (the caller checks who may)."""
+    (the caller checks who may). A timer or automation step is completed by `SYSTEM_ACTOR` or
+    by hand by a person; its values are checked but none is required."""
     run, node = _task_run(defn, state, ctx, task, actor)
-    if node.type not in {"start", "task"}:
+    if node.type == "approval":
         raise NotAllowed(f"Step '{node.label}' is an approval: approve or reject it.")
     _check_separation(defn, state, ctx, task, actor, override)
-    submitted, changes = run.accept_values(node, values, require=True)
+    submitted, changes = run.accept_values(node, values, require=not node.system)
     run.close_task(task, "completed")
     run.mark_acted()
     run.complete_node(node, [actor], submitted, changes)
@@ -153,6 +156,8 @@ def barred(defn: Definition, state: dict, task: int, actor: str, *, requester: s
     if record is None:
         return None
     node = defn.node(record["node"])
+    if node.system:
+        return None
     requester_rule = not defn.settings.separation.requester_may_approve
     if node.type == "approval" and requester_rule and actor == requester:
         return "You submitted this request, so you may not approve or reject it."
@@ -199,6 +204,23 @@ def return_to(
     run.close_task(task, "returned")
     run.mark_acted()
     run.rewind(node.id, target)
+    return _done(run)
+
+
+def fail_automation(
+    defn: Definition, state: dict, ctx: Context, *, task: int, reason: str
+) -> Result:
+    """An automation step failed for good (retries spent, a timeout, a failure answer): by its
+    `on_failure`, the task stays open for its operators (`wait`) or the system sends the ticket
+    back to `return_to` (`return`). Either way an `AutomationFailed` effect says why."""
+    run, node = _task_run(defn, state, ctx, task, SYSTEM_ACTOR)
+    if node.automation is None:
+        raise NotAllowed(f"Step '{node.label}' is not an automation step.")
+    on_failure = node.automation.on_failure
+    run.effects.append(AutomationFailed(task, node.id, reason, on_failure))
+    if on_failure == "return" and node.automation.return_to:
+        run.close_task(task, "returned")
+        run.rewind(node.id, node.automation.return_to)
     return _done(run)
 
 
@@ -273,7 +295,7 @@ def open_tasks(state: dict) -> dict[int, dict]:
 
 
 def current_nodes(state: dict) -> list[str]:
-    """Human nodes with open tasks, in the order they were activated."""
+    """Steps (human or system nodes) with open tasks, in the order they were activated."""
     nodes: list[str] = []
     records = sorted(open_tasks(state).items(), key=lambda item: item[1].get("activation", item[0]))
     for _, record in records:
@@ -297,8 +319,10 @@ def _task_run(
     if state["status"] != "running":
         raise NotRunning(state["status"])
     run = Run(defn, clone_state(state), ctx, actor)
-    record = run.task(task)
-    return run, defn.node(record["node"])
+    node = defn.node(run.task(task)["node"])
+    if actor == SYSTEM_ACTOR and not node.system:
+        raise NotAllowed(f"Step '{node.label}' is handled by people, not by the system.")
+    return run, node
 
 
 def _done(run: Run) -> Result:

@@ -12,16 +12,17 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from flowdesk import worker
 from flowdesk.notify.models import Delivery
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=2)
 BATCH = 50
 
 # channel -> sender; a sender sends one delivery or raises, and returns the receiver's answer.
@@ -31,6 +32,10 @@ SENDERS: dict[str, Sender] = {}
 
 def register_sender(channel: str, sender: Sender) -> None:
     SENDERS[channel] = sender
+
+
+def lease() -> timedelta:
+    return timedelta(seconds=settings.FLOWDESK_OUTBOX_LEASE_SECONDS)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -80,11 +85,11 @@ def claim(keys: list[str] | None = None, limit: int = BATCH) -> list[Delivery]:
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:limit]
         )
-        Delivery.objects.filter(pk__in=ids).update(leased_until=now + LEASE, lease=token)
+        Delivery.objects.filter(pk__in=ids).update(leased_until=now + lease(), lease=token)
     return list(
-        Delivery.objects.filter(pk__in=ids, lease=token).select_related(
-            "recipient", "endpoint", "ticket"
-        )
+        Delivery.objects.filter(pk__in=ids, lease=token)
+        .select_related("recipient", "endpoint", "ticket")
+        .order_by("next_attempt_at", "pk")  # one ticket's events go out in their order
     )
 
 
@@ -92,6 +97,10 @@ def send(delivery: Delivery) -> bool:
     """Send one claimed delivery and record the outcome; True when it went out."""
     attempts = delivery.attempts + 1
     mine = Delivery.objects.filter(pk=delivery.pk, lease=delivery.lease)
+    # Renew the lease right before sending: a batch may outlast it, and a row another worker has
+    # claimed since (it found the lease expired) is that worker's now – skip it, never send twice.
+    if not mine.update(leased_until=timezone.now() + lease()):
+        return False
     try:
         answer = SENDERS[delivery.channel](delivery)
     except Exception as error:  # any failure is retried: mail servers and webhooks recover
@@ -116,17 +125,29 @@ def send(delivery: Delivery) -> bool:
     return True
 
 
+def send_batch(batch: list[Delivery]) -> int:
+    """Send claimed deliveries one by one; a worker asked to stop hands the rest back."""
+    sent = 0
+    for index, delivery in enumerate(batch):
+        if worker.stopping.is_set():
+            rest = [row.pk for row in batch[index:]]
+            Delivery.objects.filter(pk__in=rest, lease=delivery.lease).update(leased_until=None)
+            break
+        sent += send(delivery)
+    return sent
+
+
 def send_claimed(keys: list[str] | None = None, limit: int = BATCH) -> int:
     """Claim and send; returns how many went out."""
-    return sum(send(delivery) for delivery in claim(keys, limit))
+    return send_batch(claim(keys, limit))
 
 
 def send_due() -> int:
     """The worker's sweep: everything due (new, retries, expired leases), batch by batch."""
     sent = total = 0
-    while batch := claim():
+    while not worker.stopping.is_set() and (batch := claim()):
         total += len(batch)
-        sent += sum(send(delivery) for delivery in batch)
+        sent += send_batch(batch)
         if len(batch) < BATCH:
             break
     return sent

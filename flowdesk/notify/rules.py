@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
 
 from flowdesk import engine
+from flowdesk.notify.endpoints import chat_deliveries, webhook_deliveries
 from flowdesk.notify.models import Delivery
 from flowdesk.notify.outbox import enqueue
 from flowdesk.tickets.models import Event, Ticket
@@ -26,6 +27,7 @@ def on_ticket_events(sender: object, *, ticket: Ticket, events: list[Event], **_
     for event in events:
         for name, users in _audience(ticket, event):
             notify(ticket, name, users, node=event.node_id, key=f"e{event.seq}", event=event)
+    enqueue(webhook_deliveries(ticket, events))
 
 
 def _audience(ticket: Ticket, event: Event) -> Iterable[tuple[str, Iterable[str | User]]]:
@@ -57,12 +59,6 @@ def _watchers(ticket: Ticket, exclude: int | None) -> list[User]:
 
 def strategy(ticket: Ticket, node_id: str) -> "engine.Notify":
     defn = ticket.version.definition
-    if not hasattr(defn, "notify_for"):  # TEMP(lead): until the engine's Notify lands
-        from types import SimpleNamespace
-
-        events = {"task_opened", "approved", "rejected", "returned", "transferred", "urged"}
-        events |= ENDED_EVENTS
-        return SimpleNamespace(channels=("email",), events=events, remind_every=None)
     return defn.notify_for(node_id if node_id in defn.nodes else None)
 
 
@@ -76,13 +72,15 @@ def notify(
     event: Event | None = None,
     extra: dict | None = None,
 ) -> list[Delivery]:
-    """Record the e-mails for notification `name` to `users` (names or users), as the ticket's
-    strategy allows. `key` makes the idempotency key unique per ticket (e.g. the event seq)."""
+    """Record the e-mails for notification `name` to `users` (names or users), and the chat
+    messages, as the ticket's strategy allows. `key` makes the idempotency key unique per ticket
+    (e.g. the event seq)."""
     plan = strategy(ticket, node)
-    if name not in plan.events or "email" not in plan.channels:
+    if name not in plan.events:
         return []
     payload = message_context(ticket, name, node, event, extra)
-    rows = [
+    rows = chat_deliveries(ticket, plan.channels, payload, key=f"t{ticket.pk}:{key}:{name}")
+    rows += [
         Delivery(
             key=f"t{ticket.pk}:{key}:{name}:email:{user.pk}",
             channel=Delivery.Channel.EMAIL,
@@ -92,7 +90,7 @@ def notify(
             address=user.email,
             payload=payload,
         )
-        for user in _users(users)
+        for user in (_users(users) if "email" in plan.channels else [])
         if user.email and user.is_active
     ]
     return enqueue(rows)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import django_filters
 from django.db.models import QuerySet
 
+from flowdesk.sla.queries import overdue, warned, with_sla_flags
 from flowdesk.tickets.models import Task, Ticket
 
 SERIAL = re.compile(r"(CRQ|REQ|INC|PRB)\d{14}")
@@ -15,6 +16,7 @@ SCOPES = [
     ("handled", "Handled by me"),
     ("followed", "Followed"),
 ]
+SLA_STATES = [("overdue", "Overdue"), ("warned", "Warned, not yet overdue")]
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -40,10 +42,20 @@ class TicketFilterSet(django_filters.FilterSet):
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
     scope = django_filters.ChoiceFilter(choices=SCOPES, method="in_scope")
+    sla = django_filters.ChoiceFilter(choices=SLA_STATES, method="by_sla")
 
     class Meta:
         model = Ticket
         fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        """Filtered tickets, each with `sla_overdue` / `sla_warned` for the lists' badges."""
+        return with_sla_flags(super().filter_queryset(queryset))
+
+    def by_sla(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value == "overdue":
+            return queryset.filter(overdue())
+        return queryset.filter(warned(), ~overdue())
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -75,6 +75,8 @@ def _task_actions(task: Task, user: AbstractBaseUser, candidate: bool, manager: 
     ticket = task.ticket
     if task.status != Task.Status.OPEN or ticket.status != Ticket.Status.RUNNING:
         return []
+    if ticket.version.definition.node(task.node_id).automation is not None:
+        return []  # the system acts; people step in by the step's own (automation) actions
     if task.needs_claim:
         return (["claim"] if candidate else []) + (["transfer"] if candidate or manager else [])
     actions = []

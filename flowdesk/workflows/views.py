@@ -26,9 +26,21 @@ from django.views.decorators.http import require_POST
 from flowdesk.directory.access import can_design_workflows, can_manage_services
 from flowdesk.directory.models import Role
 from flowdesk.directory.resolver import DjangoRoleCatalog
-from flowdesk.engine import FIELD_TYPES, OPERATORS_BY_TYPE
+from flowdesk.engine import (
+    FIELD_TYPES,
+    HTTP_METHODS,
+    HUMAN_NODE_TYPES,
+    NOTIFY_CHANNELS,
+    NOTIFY_EVENTS,
+    OPERATORS_BY_TYPE,
+    SYSTEM_NODE_TYPES,
+    Notify,
+)
 from flowdesk.engine.document import DocumentError, dump_document, load_document
 from flowdesk.engine.validation import Problem, validate_document
+from flowdesk.engine.validation.options import TICKET_EVENTS
+from flowdesk.notify.models import EVENTS
+from flowdesk.sla.models import WorkCalendar
 from flowdesk.workflows.actions import WorkflowInvalid, do_deploy_workflow, do_save_draft
 from flowdesk.workflows.forms import WorkflowForm
 from flowdesk.workflows.models import Workflow, WorkflowType, WorkflowVersion
@@ -101,6 +113,8 @@ def _palette() -> list[tuple[str, str, str]]:
         ("exclusive", _("Exclusive gateway"), "bi-signpost-split"),
         ("parallel_split", _("Parallel split"), "bi-diagram-2"),
         ("parallel_join", _("Parallel join"), "bi-diagram-2-fill"),
+        ("timer", _("Timer"), "bi-hourglass-split"),
+        ("automation", _("Automation"), "bi-gear-wide-connected"),
         ("end", _("End"), "bi-stop-circle"),
     ]
 
@@ -109,11 +123,14 @@ def _designer_text() -> dict:
     """The sentences the canvas script shows, in the reader's language."""
     return {
         "types": {node_type: label for node_type, label, _icon in _palette()},
+        "icons": {node_type: icon for node_type, _label, icon in _palette()},
         # Document texts of new nodes, in both languages the document holds.
         "defaultNames": {
             "start": {"en": "Submit", "zh": "提单"},
             "task": {"en": "Task", "zh": "任务"},
             "approval": {"en": "Approval", "zh": "审批"},
+            "timer": {"en": "Wait", "zh": "等待"},
+            "automation": {"en": "Automation", "zh": "自动化"},
             "end": {"en": "Done", "zh": "结束"},
         },
         "ops": {"empty": _("is empty"), "not_empty": _("is not empty")},
@@ -125,6 +142,13 @@ def _designer_text() -> dict:
         "resultOf": _("Result of %s"),
         "default": _("default"),
         "newField": _("New field"),
+        "until": _("until %s"),
+        "after": _("after %s"),
+        "due": _("due in %s"),
+        "checksumCheck": _("checksum check"),
+        "jsonSyntax": _("Not valid JSON: %s"),
+        "jsonObject": _('Write one JSON object: {"headers": {…}, "body": …}.'),
+        "jsonKey": _("“%s” is none of headers, body, callback, poll, outputs."),
         "saved": _("Draft saved. No problems: it can be deployed."),
         "savedWithProblems": _("Draft saved. Fix %s problems before deploying."),
         "notSaved": _("The draft was not saved: see the problems."),
@@ -137,6 +161,22 @@ def _designer_text() -> dict:
         "badNodeId": _("“%s” cannot be a node id: use lowercase letters, digits, _; unique."),
         "badFieldKey": _("“%s” cannot be a field key: use lowercase letters, digits, _; unique."),
         "offline": _("The server could not be reached."),
+    }
+
+
+def _notify_choices() -> dict:
+    """What a notification strategy chooses from, labelled, and what it is when unsaid."""
+    channels = {"email": _("E-mail"), "chat": _("Chat")}
+    events = dict(EVENTS)
+    unsaid = Notify()
+    return {
+        "channels": [{"value": c, "label": channels[c]} for c in NOTIFY_CHANNELS],
+        # Ticket-wide events are chosen in the workflow's settings only.
+        "events": [
+            {"value": e, "label": str(events.get(e, e)), "ticket": e in TICKET_EVENTS}
+            for e in NOTIFY_EVENTS
+        ],
+        "defaults": {"channels": list(unsaid.channels), "events": list(unsaid.events)},
     }
 
 
@@ -161,6 +201,10 @@ def _editor_config(workflow: Workflow, latest: WorkflowVersion | None, language:
         ),
         "fieldTypes": sorted(FIELD_TYPES),
         "operatorsByType": {kind: sorted(ops) for kind, ops in OPERATORS_BY_TYPE.items()},
+        "nodeKinds": {"human": sorted(HUMAN_NODE_TYPES), "system": sorted(SYSTEM_NODE_TYPES)},
+        "notify": _notify_choices(),
+        "httpMethods": list(HTTP_METHODS),
+        "calendars": list(WorkCalendar.objects.values_list("name", flat=True)),
         "urls": urls,
         "version": latest.number if latest else None,
         "text": _designer_text(),

@@ -7,12 +7,14 @@ from rest_framework.test import APIClient
 
 from flowdesk.api.actions import do_create_token
 from flowdesk.api.models import ApiToken
+from flowdesk.automation.models import AutomationRun
 from flowdesk.catalog.actions import do_save_service
 from flowdesk.directory.models import Role, RoleMembership
 from flowdesk.tickets.actions import do_upload_attachment
 from flowdesk.tickets.models import Attachment, Event, Follow, Task, Ticket
 from flowdesk.workflows.models import Workflow, WorkflowVersion
 from tests.api.conftest import NEW_TICKET, SUBMIT, TEST_PASS, problem, submit, task_on
+from tests.automation.conftest import unstarted_run
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +80,20 @@ MATRIX = [
     ("post", "/api/v1/attachments/", None, None, None, None),
     ("get", "/api/v1/attachments/{attachment}/", None, "test_bob", 404, "not_found"),
     ("get", "/api/v1/attachments/{attachment}/download/", None, "test_bob", 404, "not_found"),
+    ("get", "/api/v1/automation-runs/", None, None, None, None),
+    ("get", "/api/v1/automation-runs/{run}/", None, "test_erin", 404, "not_found"),
+    ("post", "/api/v1/automation-runs/{run}/retry/", {}, "pm_alice", 403, "forbidden"),
+    ("post", "/api/v1/automation-runs/{run}/skip/", {"reason": "x"}, "pm_alice", 403, "forbidden"),
+    (
+        "post",
+        "/api/v1/automation-runs/{run}/complete/",
+        {"reason": "x"},
+        "pm_alice",
+        403,
+        "forbidden",
+    ),
+    # No user signs in to report a callback: its signature counts (tests/automation/).
+    ("post", "/api/v1/callbacks/{callback}/", {"outcome": "ok"}, "anonymous", 404, "not_found"),
 ]
 
 
@@ -97,6 +113,8 @@ def world(clients, users, release_service):
     token, _raw = do_create_token(users.pm_alice, actor=None)
     attachment = do_upload_attachment(SimpleUploadedFile("a.txt", b"a"), actor=users.pm_alice)
     return {
+        "run": unstarted_run(users.pm_alice).pk,
+        "callback": "no-such-token",
         "sn": ticket["sn"],
         "task": task_on(ticket, "test_confirm")["id"],
         "token": token.pk,
@@ -116,6 +134,7 @@ def state() -> tuple:
         list(Workflow.objects.values_list("key", "draft")),
         WorkflowVersion.objects.count(),
         Attachment.objects.count(),
+        list(AutomationRun.objects.values_list("pk", "status")),
     )
 
 
@@ -128,9 +147,13 @@ def test_endpoint_refuses_callers_without_the_right(
     world, clients, anonymous, method, path, body, who, status, code
 ):
     path = path.format(**world)
-    client = getattr(clients, who) if who else None  # its token is made before the snapshot
+    anonymous_only = who == "anonymous"
+    client = getattr(clients, who) if who and not anonymous_only else None  # token made first
     before = state()
-    problem(call(anonymous, method, path, body), 401, "not_authenticated")
+    if anonymous_only:
+        client = anonymous
+    else:
+        problem(call(anonymous, method, path, body), 401, "not_authenticated")
     assert state() == before
     if client is not None:
         problem(call(client, method, path, body), status, code)
@@ -155,6 +178,8 @@ def _template(path: str) -> str:
         .replace("{task}", "{id}")
         .replace("{token}", "{id}")
         .replace("{attachment}", "{id}")
+        .replace("{run}", "{id}")
+        .replace("{callback}", "{token}")
         .replace("qc-only", "{key}")
         .replace("app-release", "{key}")
         .replace("/test/", "/{key}/")

@@ -139,6 +139,29 @@ def gateway(node_id: str, kind: str = "exclusive") -> dict:
     return {"id": node_id, "type": kind, "name": node_id}
 
 
+def timer(node_id: str, *ops: dict, **settings: Any) -> dict:
+    """A timer node; `settings` is its `timer` (default: wait 2h)."""
+    return {
+        "id": node_id,
+        "type": "timer",
+        "name": node_id.replace("_", " ").title(),
+        "operators": list(ops),
+        "timer": settings or {"after": "2h"},
+    }
+
+
+def automation(node_id: str, *ops: dict, fields: tuple[str, ...] = (), **settings: Any) -> dict:
+    """An automation node; `settings` is its `automation` (default: a POST that goes on)."""
+    return {
+        "id": node_id,
+        "type": "automation",
+        "name": node_id.replace("_", " ").title(),
+        "operators": list(ops),
+        "fields": list(fields),
+        "automation": settings or {"action": "http", "request": {"url": "https://ci.example/go"}},
+    }
+
+
 # --- driving a ticket -----------------------------------------------------------------------
 
 

@@ -1,11 +1,12 @@
 """Hypothesis strategies: random valid block-structured workflows.
 
 A workflow is `submit → <sequence> → done`. A sequence holds 1-3 items; an item is a task, an
-approval (random mode, order and on_reject), an if/else choice, a loop (a head task whose
-field decides, at a gateway after the body, whether to go round again) or a parallel block of
-2-3 branches (each a sequence, or occasionally empty). Every item has one entry and one exit,
-so each branch reaches its join by exactly one transition, as validation demands (paths of
-a choice or of an approval's branch outcomes meet again at a task).
+approval (random mode, order and on_reject), a system step (a timer, or an automation whose
+failure waits or returns; with or without operators to step in), an if/else choice, a loop (a
+head task whose field decides, at a gateway after the body, whether to go round again) or a
+parallel block of 2-3 branches (each a sequence, or occasionally empty). Every item has one
+entry and one exit, so each branch reaches its join by exactly one transition, as validation
+demands (paths of a choice or of an approval's branch outcomes meet again at a task).
 """
 
 from __future__ import annotations
@@ -31,6 +32,13 @@ approval_items = st.tuples(
     st.sampled_from(("terminate", "return", "branch")),
     st.integers(0, 20),  # which earlier node a return goes to
 )
+system_items = st.tuples(
+    st.just("system"),
+    st.sampled_from(("timer", "automation")),
+    st.sampled_from(("wait", "return")),  # an automation's on_failure
+    st.integers(0, 20),  # which earlier node a failure returns to
+    st.booleans(),  # operators who may step in
+)
 
 
 def _blocks(children: st.SearchStrategy) -> st.SearchStrategy:
@@ -42,7 +50,7 @@ def _blocks(children: st.SearchStrategy) -> st.SearchStrategy:
     )
 
 
-items = st.recursive(st.one_of(task_items, approval_items), _blocks, max_leaves=10)
+items = st.recursive(st.one_of(task_items, approval_items, system_items), _blocks, max_leaves=10)
 sequences = st.lists(items, min_size=1, max_size=3)
 
 
@@ -110,6 +118,22 @@ class _Builder:
         self.link((rework, {}), merge)
         return merge, {}
 
+    def _system(self, item: tuple, way: Way, earlier: list[str]) -> Way:
+        _, kind, on_failure, pick, staffed = item
+        node: dict[str, Any] = (
+            {"operators": [{"type": "users", "users": ["eve"]}]} if staffed else {}
+        )
+        if kind == "timer":
+            node["timer"] = {"after": "1h"}
+        else:
+            node["automation"] = {"action": "http", "request": {"url": "https://ci.example/run"},
+                                  "on_failure": on_failure}  # fmt: skip
+            if on_failure == "return":
+                node["automation"]["return_to"] = earlier[pick % len(earlier)]
+        node_id = self.new("y", kind, **node)
+        self.link(way, node_id)
+        return node_id, {}
+
     def _choice(self, item: tuple, way: Way, earlier: list[str]) -> Way:
         _, first, second = item
         gate = self.new("c", "exclusive")
@@ -176,16 +200,17 @@ def build(seq: list) -> dict:
 
 
 def _only_returns_validation_accepts(doc: dict) -> None:
-    """A rejection may return within its branch, out of its block, or into a block it comes
-    after; not into a different block of the same region (the engine copes, validation
-    refuses). Such picks go back to submit instead."""
+    """A rejection (or failure) may return within its branch, out of its block, or into a
+    block it comes after; not into a different block of the same region (the engine copes,
+    validation refuses). Such picks go back to submit instead."""
     contexts = Definition.from_document(doc).contexts
     for node in doc["nodes"]:
-        target = node.get("approval", {}).get("return_to")
+        options = node.get("approval") or node.get("automation") or {}
+        target = options.get("return_to")
         if target:
             here, there = contexts[node["id"]], contexts[target]
             if here[: len(there)] != there and there[: len(here)] != here:
-                node["approval"]["return_to"] = "submit"
+                options["return_to"] = "submit"
 
 
 workflows = sequences.map(build)

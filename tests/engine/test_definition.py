@@ -6,7 +6,14 @@ import pickle
 
 import pytest
 
-from flowdesk.engine import HUMAN_NODE_TYPES, Definition, DefinitionError, text
+from flowdesk.engine import (
+    HUMAN_NODE_TYPES,
+    NOTIFY_EVENTS,
+    Definition,
+    DefinitionError,
+    Notify,
+    text,
+)
 
 from .conftest import END, START, approval, chain, load_example, task, workflow
 
@@ -26,7 +33,8 @@ def test_defaults_are_applied():
     )
     assert defn.settings.withdraw == "before_first_action"
     assert defn.settings.on_unassigned == "fail"
-    assert defn.settings.notify == ("email",)
+    assert defn.settings.notify == Notify(channels=("email",), events=NOTIFY_EVENTS)
+    assert defn.notify_for("t") == defn.notify_for(None) == defn.settings.notify
     cab = defn.node("cab").approval
     assert (cab.mode, cab.order, cab.on_reject, cab.return_to) == (
         "single", "parallel", "terminate", None,

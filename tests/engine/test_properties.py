@@ -1,10 +1,10 @@
 """Property-based tests: random block-structured workflows driven by random actions.
 
-After every action the engine must keep its promises: a live ticket waits at an open human
-task and an ended one has none; each sequential region of the workflow holds at most one
-token (so no join fires twice and no return leaves a stray task behind); effects describe
-exactly how the open tasks changed; the state survives JSON and the input is never touched.
-Finally, whatever happened, approving and completing everything finishes the ticket.
+After every action the engine must keep its promises: a live ticket waits at an open task (of a
+human or a system step) and an ended one has none; each sequential region of the workflow holds
+at most one token (so no join fires twice and no return leaves a stray task behind); effects
+describe exactly how the open tasks changed; the state survives JSON and the input is never
+touched. Finally, whatever happened, approving and completing everything finishes the ticket.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from flowdesk import engine
 from flowdesk.engine import (
+    SYSTEM_ACTOR,
     Definition,
     InvalidValues,
     NotAllowed,
@@ -72,7 +73,9 @@ def _act(defn, state, ctx, data) -> engine.Result:
     tasks = engine.open_tasks(state)
     task_id = data.draw(st.sampled_from(sorted(tasks)), label="task")
     record = tasks[task_id]
-    actor = record["assignee"] or record["candidates"][0]
+    actor = record["assignee"] or next(iter(record["candidates"]), SYSTEM_ACTOR)
+    if defn.node(record["node"]).system:
+        return _system_step(defn, state, ctx, task_id, actor, data)
     targets = engine.return_targets(defn, state, task_id)
     if targets and data.draw(st.integers(0, 9)) == 0:
         target = data.draw(st.sampled_from(targets), label="return to")
@@ -82,6 +85,17 @@ def _act(defn, state, ctx, data) -> engine.Result:
         return engine.complete(defn, state, ctx, task=task_id, actor=actor, values=values)
     decide = data.draw(st.sampled_from([engine.approve, engine.approve, engine.reject]))
     return decide(defn, state, ctx, task=task_id, actor=actor, values=values)
+
+
+def _system_step(defn, state, ctx, task_id: int, operator: str, data) -> engine.Result:
+    """The system completes the step or (an automation) fails; or an operator steps in."""
+    node = defn.node(engine.open_tasks(state)[task_id]["node"])
+    choices = ["system", "system", "by hand"] + (["fail"] if node.automation else [])
+    what = data.draw(st.sampled_from(choices), label="system step")
+    if what == "fail":
+        return engine.fail_automation(defn, state, ctx, task=task_id, reason="HTTP 500")
+    actor = operator if what == "by hand" else SYSTEM_ACTOR
+    return engine.complete(defn, state, ctx, task=task_id, actor=actor, values={})
 
 
 def _check(defn: Definition, before: dict, result: engine.Result) -> None:
@@ -116,7 +130,7 @@ def _check_one_token_per_region(defn: Definition, tasks: dict[int, dict]) -> Non
     is open in a region while a block inside it is still running."""
     nodes = {record["node"] for record in tasks.values()}
     for node in nodes:
-        assert defn.node(node).human
+        assert defn.node(node).human or defn.node(node).system
         mine = defn.contexts[node]
         for other in nodes - {node}:
             theirs = defn.contexts[other]
@@ -161,7 +175,7 @@ def _finish(defn: Definition, state: dict, ctx) -> dict:
             key: {"select": "no", "boolean": False}.get(defn.fields[key]["type"], "done")
             for key in node.fields
         }
-        actor = record["assignee"] or record["candidates"][0]
+        actor = SYSTEM_ACTOR if node.system else record["assignee"] or record["candidates"][0]
         action = engine.approve if node.type == "approval" else engine.complete
         # The requester may be the only approver of a step: act as an overriding admin would.
         result = action(defn, state, ctx, task=task_id, actor=actor, values=values, override=True)

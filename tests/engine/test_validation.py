@@ -89,7 +89,87 @@ transitions:
   - {from: join, to: e}
 """
 
-BASES = {"base": BASE, "block": BLOCK}
+# System steps and their options: a checksum check that returns, an SLA with escalation, a
+# timer on a datetime field, an HTTP call that polls, a timer in working time.
+SYSTEM = """
+key: system
+name: System steps
+type: change
+scope: business
+settings:
+  notify: {channels: [email, chat], events: [task_opened, finished, sla_breach], remind_every: 4h}
+fields:
+  - {key: package_url, type: url, label: Package}
+  - {key: package_md5, type: checksum, algorithm: md5, label: MD5}
+  - {key: planned_at, type: datetime, label: Planned}
+  - {key: job_id, type: string, label: Job}
+  - {key: approver, type: member, label: Approver}
+nodes:
+  - {id: submit, type: start, name: Submit, fields: [package_url, package_md5, planned_at]}
+  - id: verify
+    type: automation
+    name: Verify package
+    automation:
+      action: checksum
+      checksum: {url_field: package_url, md5_field: package_md5}
+      on_failure: return
+      return_to: submit
+  - id: review
+    type: task
+    name: Review
+    operators: [{type: general_role, role: dev}]
+    sla:
+      due: 4h
+      calendar: workdays
+      warn_at: 75
+      escalate_to: [{type: field, field: approver}]
+      reassign: true
+    notify: {events: [task_opened, reminder], remind_every: 1h}
+  - id: wait
+    type: timer
+    name: Wait for the planned time
+    timer: {until_field: planned_at}
+  - id: deploy
+    type: automation
+    name: Deploy
+    operators: [{type: general_role, role: dev}]
+    fields: [job_id]
+    sla: {due: 1h}
+    automation:
+      action: http
+      request:
+        method: POST
+        url: "https://deploy.example/api/jobs?sn={{ ticket.serial }}"
+        headers: {Authorization: "Bearer {{ secrets.DEPLOY_TOKEN }}"}
+        body:
+          package: "{{ values.package_url }}"
+          md5: "{{ values['package_md5'] }}"
+          tags: ["{{ ticket.serial }}"]
+        timeout: 20s
+      retries: 2
+      wait: poll
+      poll:
+        url: "https://deploy.example/api/jobs/{{ values.job_id }}"
+        interval: 30s
+        timeout: 2h
+        success: {path: status, eq: done}
+        failure: {path: status, in: [failed, error]}
+      outputs: {job_id: id}
+  - id: cool_down
+    type: timer
+    name: Cool down
+    timer: {after: 2h, calendar: workdays}
+  - {id: done, type: end}
+transitions:
+  - {from: submit, to: verify}
+  - {from: verify, to: review}
+  - {from: review, to: wait}
+  - {from: wait, to: deploy}
+  - {from: deploy, to: cool_down}
+  - {from: cool_down, to: done}
+"""
+
+BASES = {"base": BASE, "block": BLOCK, "system": SYSTEM}
 
 
 def base(name: str = "base") -> dict:
@@ -171,7 +251,8 @@ INVALID = [
         "node-type-choices",
         [S("nodes[4].type", "human")],
         "nodes[4].type",
-        "must be one of: start, task, approval, exclusive, parallel_split, parallel_join, end",
+        "must be one of: start, task, approval, timer, automation, exclusive, parallel_split, "
+        "parallel_join, end",
     ),
     (
         "field-key-pattern",
@@ -315,7 +396,7 @@ INVALID = [
         "operators-on-gateway",
         [S("nodes[2].operators", [{"type": "requester"}])],
         "nodes[2].operators",
-        "only start, task and approval nodes have operators",
+        "only start, task, approval, timer and automation nodes have operators",
     ),
     (
         "claim-on-start",
@@ -935,6 +1016,12 @@ class Catalog:
     def users(self) -> set[str] | None:
         return {"alice", "bob"}
 
+    def calendars(self) -> set[str]:
+        return {"workdays", "shanghai"}
+
+    def secrets(self) -> set[str]:
+        return {"DEPLOY_TOKEN", "CI_HOOK"}
+
 
 DIRECTORY_CASES = [
     (
@@ -1096,7 +1183,7 @@ def test_valid_variants(name: str) -> None:
 
 
 def test_valid_documents_parse_as_definitions() -> None:
-    for doc in (example(), base(), base("block")):
+    for doc in (example(), *map(base, BASES)):
         assert validate_document(doc) == []
         definition = Definition.from_document(doc)
         assert set(definition.nodes) == {node["id"] for node in doc["nodes"]}
@@ -1105,6 +1192,7 @@ def test_valid_documents_parse_as_definitions() -> None:
 
 def test_example_with_a_directory() -> None:
     assert validate_document(example(), directory=Catalog()) == []
+    assert validate_document(base("system"), directory=Catalog()) == []
 
 
 # --- invalid documents -------------------------------------------------------------------------
@@ -1148,8 +1236,8 @@ def test_all_problems_are_reported_in_document_order() -> None:
 def test_schema_errors_do_not_cascade_into_rule_noise() -> None:
     problems = validate_document(mutated([S("nodes[4].type", "tsk")]))
     assert [str(p) for p in problems] == [
-        "nodes[4].type: must be one of: start, task, approval, exclusive, parallel_split, "
-        "parallel_join, end (did you mean 'task'?)"
+        "nodes[4].type: must be one of: start, task, approval, timer, automation, exclusive, "
+        "parallel_split, parallel_join, end (did you mean 'task'?)"
     ]
 
 
@@ -1358,6 +1446,14 @@ GARBAGE = st.recursive(
             "risk",
             "eq",
             "in",
+            "timer",
+            "automation",
+            "http",
+            "checksum",
+            "return",
+            "4h",
+            "0s",
+            "{{ values.risk }}",
         ]
     ),
     lambda inner: (
@@ -1383,6 +1479,15 @@ GARBAGE = st.recursive(
                     "all",
                     "not",
                     "default",
+                    "sla",
+                    "notify",
+                    "timer",
+                    "automation",
+                    "action",
+                    "request",
+                    "url",
+                    "on_failure",
+                    "until_field",
                 ]
             )
             | st.text(max_size=5),
@@ -1404,7 +1509,7 @@ def test_garbage_never_crashes(doc: object) -> None:
 
 @functools.cache
 def _originals() -> tuple[dict, ...]:
-    return example(), base(), base("block")
+    return example(), *map(base, BASES)
 
 
 def _paths(value: object, here: tuple = ()) -> list[tuple]:

@@ -20,15 +20,21 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from flowdesk.api.actions import do_create_token
 from flowdesk.api.models import ApiToken
+from flowdesk.automation.models import AutomationRun
 from flowdesk.catalog.actions import do_save_service
 from flowdesk.catalog.models import CatalogDirectory, Service
 from flowdesk.directory.access import SERVICE_OWNERS, WORKFLOW_DESIGNERS
 from flowdesk.directory.actions import do_grant_admin_permission, do_save_user, do_set_password
 from flowdesk.directory.models import Business, Profile, Role, RoleMembership
+from flowdesk.notify.actions import do_save_endpoint
+from flowdesk.notify.models import Delivery, Endpoint, NotificationTemplate
+from flowdesk.sla.actions import do_save_calendar
+from flowdesk.sla.models import WorkCalendar
 from flowdesk.tickets import actions
 from flowdesk.tickets.models import Attachment, Event, Follow, Task, Ticket
 from flowdesk.workflows.models import Workflow, WorkflowVersion
 from tests.api.conftest import TEST_PASS
+from tests.automation.conftest import unstarted_run
 from tests.web.conftest import SUBMIT
 
 pytestmark = pytest.mark.django_db
@@ -81,10 +87,28 @@ manage/businesses/                                      LL   FF   FF   FF   FF  
 manage/businesses/<str:key>/                            LL   FF   FF   FF   FF   FF   FF   OO
 manage/businesses/<str:key>/members/<str:change>/       LL   FF   FF   FF   FF   FF   FF   MR
 manage/businesses/new/                                  LL   FF   FF   FF   FF   FF   FF   OO
+manage/calendars/                                       LL   FF   FF   FF   FF   FF   FF   OO
+manage/calendars/<slug:name>/                           LL   FF   FF   FF   FF   FF   FF   OO
+manage/calendars/new/                                   LL   FF   FF   FF   FF   FF   FF   OO
 manage/catalog/                                         LL   FF   FF   FF   FF   OO   FF   OO
 manage/catalog/<slug:key>/                              LL   FF   FF   FF   FF   OO   FF   OO
 manage/catalog/<slug:key>/attach/                       LL   FF   FF   FF   FF   MR   FF   MR
 manage/catalog/new/                                     LL   FF   FF   FF   FF   OO   FF   OO
+manage/notifications/                                   LL   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/emails/                            LL   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/endpoints/                         LL   FF   FF   FF   FF   FF   FF   OO
+manage/notifications/endpoints/<int:pk>/                LL   FF   FF   FF   FF   FF   FF   OO
+manage/notifications/endpoints/<int:pk>/deliveries/     LL   FF   FF   FF   FF   FF   FF   OO
+manage/notifications/endpoints/<int:pk>/delete/         LL   FF   FF   FF   FF   FF   FF   Mr
+manage/notifications/endpoints/<int:pk>/test/           LL   FF   FF   FF   FF   FF   FF   Mr
+manage/notifications/endpoints/new/                     LL   FF   FF   FF   FF   FF   FF   OO
+manage/notifications/health.json                        FM   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/health/                            LL   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/outbox/<int:pk>/                   LL   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/outbox/<int:pk>/retry/             LL   MF   MF   MF   MF   MF   MF   Mr
+manage/notifications/templates/                         LL   FM   FM   FM   FM   FM   FM   OM
+manage/notifications/templates/<str:event>/<str:language>/ LL FF FF   FF   FF   FF   FF   OO
+manage/notifications/templates/<str:event>/<str:language>/reset/ LL MF MF MF MF  MF   MF   MR
 manage/roles/                                           LL   FF   FF   FF   FF   FF   FF   OO
 manage/roles/<str:key>/                                 LL   FF   FF   FF   FF   FF   FF   OO
 manage/roles/<str:key>/members/<str:change>/            LL   FF   FF   FF   FF   FF   FF   MR
@@ -100,6 +124,7 @@ profile/                                                LL   OU   OU   OU   OU  
 profile/tokens/                                         LL   Mo   Mo   Mo   Mo   Mo   Mo   Mo
 profile/tokens/<int:pk>/revoke/                         LL   MN   Mr   MN   MN   MN   MN   MN
 tickets/<str:sn>/                                       LL   NN   OO   OO   NN   OO   NN   OO
+tickets/<str:sn>/automation/<int:pk>/<str:action>/ skip LL   MN   MR   MN   MN   Mr   MN   Mr
 tickets/<str:sn>/print/                                 LL   NN   OO   OO   NN   OO   NN   OO
 tickets/<str:sn>/do/<str:action>/ follow                LL   MN   Mr   Mr   MN   Mr   MN   Mr
 tickets/<str:sn>/do/<str:action>/ comment               LL   MN   Mr   Mr   MN   Mr   MN   Mr
@@ -117,6 +142,11 @@ PLACES = {
     "manage/catalog/": {"key": "application-release"},
     "profile/tokens/": {"pk": "{token_pk}"},
     "attachments/": {"pk": "{attachment}"},
+    "tickets/<str:sn>/automation/": {"sn": "{run_sn}", "pk": "{run}"},
+    "manage/calendars/": {"name": "office"},
+    "manage/notifications/endpoints/": {"pk": "{endpoint}"},
+    "manage/notifications/outbox/": {"pk": "{delivery}"},
+    "manage/notifications/templates/": {"event": "task_opened", "language": "zh-hans"},
 }
 FORMS = {
     "comment": {"comment": "Looks fine"},
@@ -124,6 +154,7 @@ FORMS = {
     "withdraw": {"comment": "Not needed"},
     "complete": TEST_PASS,
     "transfer": {"to_user": "test_erin"},
+    "skip": {"reason": "Deployed by hand"},
 }
 CODES = {"login": "L", 200: "O", 302: "R", 400: "B", 403: "F", 404: "N", 405: "M", 422: "U"}
 
@@ -178,6 +209,9 @@ def world(users, release_service):
     token, _raw = do_create_token(users.pm_alice, actor=None)
     upload = SimpleUploadedFile("notes.txt", b"notes")
     attachment = actions.do_upload_attachment(upload, actor=users.pm_alice)
+    run = unstarted_run(users.pm_alice)  # its step's operator is ops_frank (the owner here)
+    do_save_calendar("office", actor=None)
+    room = do_save_endpoint(None, name="ops", kind="slack", url="https://c.example/", actor=None)
     return {
         "menu": "changes",
         "sn": ticket.sn,
@@ -189,6 +223,10 @@ def world(users, release_service):
         "token": "set-password",
         "token_pk": token.pk,
         "attachment": attachment.pk,
+        "run": run.pk,
+        "run_sn": run.ticket.sn,
+        "endpoint": room.pk,
+        "delivery": ticket.deliveries.filter(channel=Delivery.Channel.EMAIL).first().pk,
     }
 
 
@@ -224,6 +262,12 @@ def data_state() -> tuple:
         list(Profile.objects.values_list("user__username", "display_name", "language")),
         list(Group.objects.values_list("name", "user__username")),
         Attachment.objects.count(),
+        list(AutomationRun.objects.values_list("pk", "status")),
+        list(WorkCalendar.objects.values_list("name", "timezone", "weekdays", "start", "end")),
+        list(Endpoint.objects.values_list("pk", "name", "url", "secret", "events", "is_active")),
+        Delivery.objects.count(),
+        list(Delivery.objects.values_list("pk", "status", "next_attempt_at")),
+        list(NotificationTemplate.objects.values_list("event", "language", "subject")),
     )
 
 

@@ -7,7 +7,8 @@ The sentences are for process designers, so they name keys and ids, never schema
 Modules, by sub-domain: `check` (the entry point), `problems` (paths, order, shared wording,
 size limits), `schema` (JSON Schema errors in designers' words), `context` (the document under
 check), `fields`, `conditions`, `nodes`, `transitions`, `graph` (the shape of the graph),
-`blocks` (parallel blocks and returns across them) and `separation` (steps kept apart).
+`blocks` (parallel blocks and returns across them), `separation` (steps kept apart), `options`
+(SLA, notification and timer options) and `automation` (automation nodes).
 """
 
 from .check import validate_document

@@ -192,7 +192,7 @@ def _check_return_branches(
         for mine, theirs in zip(here, there, strict=False):
             if mine != theirs:
                 d.add(
-                    ("nodes", g.index[node_id], "approval", "return_to"),
+                    g.return_loc(node_id),
                     f"'{target}' lies in another branch of the parallel block that '{theirs[1]}' "
                     "opens; a return can go back within its branch or out of the block",
                 )

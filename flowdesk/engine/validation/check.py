@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from .automation import check_automations
 from .context import Doc, RoleCatalog
 from .fields import check_fields
 from .graph import Graph, check_graph, graph_ready
 from .nodes import check_nodes
+from .options import check_options
 from .problems import Loc, Problem, in_document_order, size_problem
 from .schema import schema_problems
 from .separation import check_separation
@@ -36,6 +38,8 @@ def _rule_problems(
     check_nodes(d, graph)
     check_transitions(d, graph)
     check_separation(d)
+    check_options(d, graph)
+    check_automations(d)
     if graph is not None:
         check_graph(d, graph)
     return d.found

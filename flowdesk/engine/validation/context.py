@@ -21,7 +21,10 @@ _NEEDS = {
 
 
 class RoleCatalog(Protocol):
-    """What the directory holds; passed at deploy time so that role and user names are checked."""
+    """What the directory holds; passed at deploy time so that role and user names are checked.
+
+    It may also have `calendars()` and `secrets()` (sets of names, or None when unknown): then
+    the work calendars and server-side secrets a workflow names are checked too."""
 
     def business_roles(self) -> set[str]: ...
 
@@ -91,11 +94,11 @@ class Doc:
         return kind if one_of(kind, NODE_TYPES) else ""
 
     def catalog(self, name: str) -> set[str] | None:
-        """`business_roles`, `general_roles` or `users` of the directory (asked once each)."""
-        if self.directory is None:
-            return None
+        """`business_roles`, `general_roles`, `users`, `calendars` or `secrets` of the
+        directory (asked once each); None if there is no directory or it does not say."""
         if name not in self.asked:
-            self.asked[name] = getattr(self.directory, name)()
+            ask = getattr(self.directory, name, None)
+            self.asked[name] = ask() if ask is not None else None
         return self.asked[name]
 
 

@@ -6,13 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flowdesk.engine.definition import HUMAN_NODE_TYPES, NODE_TYPES
+from flowdesk.engine.definition import HUMAN_NODE_TYPES, NODE_TYPES, SYSTEM_NODE_TYPES
 
 from .blocks import check_blocks
 from .context import Doc
 from .problems import Loc, article, one_of
 
 _GATEWAYS = frozenset({"exclusive", "parallel_split", "parallel_join"})
+_STEPS = HUMAN_NODE_TYPES | SYSTEM_NODE_TYPES  # where a token waits for an action
+# nodes that may go back: the key that says so and its choices (the default first)
+_RETURNS = {
+    "approval": ("on_reject", ("terminate", "branch", "return")),
+    "automation": ("on_failure", ("wait", "return")),
+}
 
 
 def graph_ready(d: Doc) -> bool:
@@ -26,13 +32,14 @@ def graph_ready(d: Doc) -> bool:
 def _node_ready(node: object) -> bool:
     if not isinstance(node, dict) or not isinstance(node.get("id"), str):
         return False
-    if node.get("type") != "approval":
-        return one_of(node.get("type"), NODE_TYPES)
-    approval = node.get("approval", {})
+    kind = node.get("type")
+    if not one_of(kind, _RETURNS):
+        return one_of(kind, NODE_TYPES)
+    options, (key, choices) = node.get(kind, {}), _RETURNS[kind]
     return (
-        isinstance(approval, dict)
-        and one_of(approval.get("on_reject", "terminate"), ("terminate", "branch", "return"))
-        and isinstance(approval.get("return_to", ""), str)
+        isinstance(options, dict)
+        and one_of(options.get(key, choices[0]), choices)
+        and isinstance(options.get("return_to", ""), str)
     )
 
 
@@ -53,7 +60,7 @@ class Graph:
     kind: dict[str, str]
     index: dict[str, int]
     approval: dict[str, dict]
-    returns: dict[str, str]  # approval -> the node it returns to on rejection
+    returns: dict[str, str]  # approval/automation -> the node it returns to (rejected/failed)
     outs: dict[str, list[tuple[int, dict]]]
     ins: dict[str, list[tuple[int, dict]]]
     start: str | None
@@ -75,6 +82,12 @@ class Graph:
             n: node.get("approval", {}) if kind[n] == "approval" else {}
             for n, (_, node) in d.nodes.items()
         }
+        returns = {}
+        for n, (_, node) in d.nodes.items():
+            if kind[n] in _RETURNS:
+                options, (key, _) = node.get(kind[n], {}), _RETURNS[kind[n]]
+                if options.get(key) == "return" and options.get("return_to") in kind:
+                    returns[n] = options["return_to"]
         linked = sum(map(len, outs.values())) == len(transitions)
         complete = (
             linked
@@ -86,11 +99,7 @@ class Graph:
             kind=kind,
             index={node_id: i for node_id, (i, _) in d.nodes.items()},
             approval=approval,
-            returns={
-                n: a["return_to"]
-                for n, a in approval.items()
-                if a.get("on_reject") == "return" and a.get("return_to") in kind
-            },
+            returns=returns,
             outs=outs,
             ins=ins,
             start=starts[0] if len(starts) == 1 else None,
@@ -100,6 +109,10 @@ class Graph:
 
     def loc(self, node_id: str) -> Loc:
         return ("nodes", self.index[node_id])
+
+    def return_loc(self, node_id: str) -> Loc:
+        """Where a node's return_to is: `approval.return_to` or `automation.return_to`."""
+        return (*self.loc(node_id), self.kind[node_id], "return_to")
 
     def branches(self, node_id: str) -> bool:
         """An approval whose rejection follows an `outcome: rejected` transition."""
@@ -181,7 +194,7 @@ def _check_placement(d: Doc, g: Graph) -> None:
 
 def _check_ways_out(d: Doc, g: Graph, node_id: str) -> None:
     kind, ways, loc = g.kind[node_id], g.outs[node_id], g.loc(node_id)
-    if kind in HUMAN_NODE_TYPES and not g.branches(node_id) and len(ways) != 1:
+    if kind in _STEPS and not g.branches(node_id) and len(ways) != 1:
         d.add(loc, _one_way_message(kind, [item["to"] for _, item in ways]))
     elif kind == "approval" and g.branches(node_id):
         _check_outcomes(d, loc, ways)

@@ -1,5 +1,6 @@
 """Nodes: unique ids, the fields they show, their operators (roles, users, member fields,
-node handlers), where an approval returns to, and one start with at least one end."""
+node handlers), where an approval or automation returns to, and one start with at least one
+end."""
 
 from __future__ import annotations
 
@@ -22,11 +23,11 @@ def check_nodes(d: Doc, graph: Graph | None) -> None:
         operators = node.get("operators")
         for k, op in enumerate(operators if isinstance(operators, list) else []):
             if isinstance(op, dict) and d.sound(("nodes", i, "operators", k)):
-                _check_operator(d, ("nodes", i, "operators", k), op, node, graph)
-        approval = node.get("approval")
-        returns = isinstance(approval, dict) and "return_to" in approval
-        if returns and node.get("type") == "approval" and d.sound(("nodes", i, "approval")):
-            _check_return(d, ("nodes", i, "approval", "return_to"), node, graph)
+                check_operator(d, ("nodes", i, "operators", k), op, node, graph)
+        kind = node.get("type")
+        options = node.get(kind) if kind in ("approval", "automation") else None
+        if isinstance(options, dict) and "return_to" in options and d.sound(("nodes", i, kind)):
+            _check_return(d, ("nodes", i, kind, "return_to"), options["return_to"], node, graph)
     _check_start_and_end(d)
 
 
@@ -43,7 +44,8 @@ def _check_start_and_end(d: Doc) -> None:
         d.add(("nodes",), "there is no end node; add at least one node with type: end")
 
 
-def _check_operator(d: Doc, loc: Loc, op: dict, node: dict, graph: Graph | None) -> None:
+def check_operator(d: Doc, loc: Loc, op: dict, node: dict, graph: Graph | None) -> None:
+    """An operator of `node` (in its operators, or an SLA's escalate_to)."""
     kind = op["type"]
     if kind == "business_role" and d.data.get("scope") == "global":
         d.add(
@@ -96,8 +98,7 @@ def _check_handler(d: Doc, loc: Loc, target: str, node: dict, graph: Graph | Non
         d.add((*loc, "node"), f"'{target}' never comes before this node, so it has no handler")
 
 
-def _check_return(d: Doc, loc: Loc, node: dict, graph: Graph | None) -> None:
-    target = node["approval"]["return_to"]
+def _check_return(d: Doc, loc: Loc, target: str, node: dict, graph: Graph | None) -> None:
     kind = d.kind(target)
     if kind is None:
         d.add(loc, f"no node has the id '{target}'{did_you_mean(target, d.nodes)}")

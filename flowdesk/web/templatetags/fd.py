@@ -105,6 +105,15 @@ EVENT_LABELS = {
     "commented": pgettext_lazy("event", "commented"),
     "followed": pgettext_lazy("event", "followed the ticket"),
     "unfollowed": pgettext_lazy("event", "stopped following"),
+    "automation_succeeded": pgettext_lazy("event", "ran the step"),
+    "automation_failed": pgettext_lazy("event", "automation failed"),
+    "automation_retried": pgettext_lazy("event", "retried the automation"),
+    "automation_skipped": pgettext_lazy("event", "skipped the automation"),
+    "sla_warning": pgettext_lazy("event", "nearly due, due at"),
+    "sla_breach": pgettext_lazy("event", "overdue (SLA breached)"),
+    "escalated": pgettext_lazy("event", "handed to the escalation:"),
+    "timer_fired": pgettext_lazy("event", "continued when the timer was up"),
+    "timer_problem": pgettext_lazy("event", "timer problem"),
 }
 
 

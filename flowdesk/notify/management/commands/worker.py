@@ -1,50 +1,149 @@
 """`flowdesk worker`: send notifications, fire timers and run automation in the background."""
 
-from django.conf import settings
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+import logging
+import os
+import signal
+import socket
+from types import FrameType
 
-from flowdesk.worker import Ticker, run_sweeps
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+from django_tasks_db.management.commands.db_worker import Worker as DbWorker
+from rq import SimpleWorker
+from rq.job import Job
+from rq.queue import Queue
+
+from flowdesk.worker import Ticker, run_sweeps, stopping
+
+log = logging.getLogger("flowdesk.worker")
+LOG_LEVELS = {0: logging.WARNING, 1: logging.INFO}
+QUEUE_POLL_SECONDS = 1.0  # how often the database queue is polled for new tasks
+MAX_REDIS_PAUSE = 60.0
 
 
 class Command(BaseCommand):
     help = (
         "Run a background worker: the task queue of the configured backend (database or Redis) "
         "and the periodic sweeps (due deliveries, timers, automation polls). Run as many as you "
-        "like, on as many machines."
+        "like, on as many machines. SIGTERM or Ctrl-C finishes the message in hand and stops."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--once", action="store_true", help="Run the sweeps once and exit (for cron or tests)."
         )
-        parser.add_argument("--worker-id", default=None, help="A name for this worker's logs.")
+        parser.add_argument(
+            "--worker-id", default=None, help="A name for this worker (default: host-pid)."
+        )
 
-    def handle(self, *args, once: bool, worker_id: str | None, **options) -> None:
+    def handle(self, *args, once: bool, worker_id: str | None, verbosity: int, **options) -> None:
+        worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}"
+        _configure_logging(verbosity, worker_id)
+        stopping.clear()
         if once:
             done = run_sweeps()
             self.stdout.write(", ".join(f"{name}: {count}" for name, count in done.items()))
             return
+        _install_stop_handlers()  # until the queue worker installs its own
+        backend = settings.FLOWDESK_TASKS_BACKEND
+        log.info("worker %s starting: %s queue", worker_id, backend)
         ticker = Ticker(settings.FLOWDESK_TICK_SECONDS)
         ticker.start()
         try:
-            self._run_queue(worker_id, options["verbosity"])
+            (_work_redis if backend == "redis" else _work_database)(worker_id)
         finally:
-            ticker.stop()
+            stopping.set()
+            ticker.join(timeout=1)
+            if ticker.is_alive():
+                log.info("waiting for the sweep in hand to finish (signal again to stop at once)")
+                ticker.join()
+            log.info("worker %s stopped", worker_id)
 
-    def _run_queue(self, worker_id: str | None, verbosity: int) -> None:
-        if settings.FLOWDESK_TASKS_BACKEND == "redis":
-            extra = {"name": worker_id} if worker_id else {}
-            call_command(
-                "rqworker", "default", job_class="django_tasks_rq.Job", verbosity=verbosity, **extra
+
+def _install_stop_handlers() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+
+
+def _stop(signum: int, frame: FrameType | None) -> None:
+    stopping.set()
+    raise SystemExit(0)
+
+
+def _configure_logging(verbosity: int, worker_id: str) -> None:
+    """One format for our logs, django-tasks' and RQ's (RQ adds no handler when one exists)."""
+    logging.basicConfig(
+        level=LOG_LEVELS.get(verbosity, logging.DEBUG),
+        format=f"%(asctime)s {worker_id} %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _work_database(worker_id: str) -> None:
+    worker = DatabaseQueueWorker(
+        queue_names=["default"],
+        interval=QUEUE_POLL_SECONDS,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=worker_id[:64],
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    worker.run()
+
+
+def _work_redis(worker_id: str) -> None:
+    """Work the RQ queue; while Redis is unreachable, retry with backoff and let the sweeps
+    (which need only the database) send what is due meanwhile."""
+    from django_rq.workers import get_worker
+    from redis.exceptions import RedisError
+
+    pause = 1.0
+    while not stopping.is_set():
+        try:
+            worker = get_worker(
+                "default",
+                job_class="django_tasks_rq.Job",
+                worker_class=RedisQueueWorker,
+                name=worker_id,
             )
-            return
-        extra = {"worker_id": worker_id} if worker_id else {}
-        call_command(
-            "db_worker",
-            no_startup_delay=True,
-            no_reload=True,
-            interval=settings.FLOWDESK_TICK_SECONDS,
-            verbosity=verbosity,
-            **extra,
-        )
+            worker.work(logging_level=logging.getLevelName(logging.getLogger().level))
+        except RedisError as error:
+            log.error("Redis: %s; the sweeps go on, retrying in %g s", error, pause)
+        else:
+            if stopping.is_set():
+                return
+            log.error("the RQ worker stopped (see above); restarting it in %g s", pause)
+        _install_stop_handlers()  # RQ's handlers would talk to the Redis that just failed
+        stopping.wait(pause)
+        pause = min(pause * 2, MAX_REDIS_PAUSE)
+
+
+class DatabaseQueueWorker(DbWorker):
+    """django-tasks-db's worker (run directly: its command, called with `no_reload=True`, gets
+    `reload=True` and forks an autoreloader), telling the sweeps and the task in hand when it is
+    asked to stop. It finishes the task in hand; a second signal exits at once."""
+
+    def shutdown(self, signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        super().shutdown(signum, frame)
+
+
+class RedisQueueWorker(SimpleWorker):
+    """RQ's worker without fork: jobs run in this process. RQ's default worker forks a child per
+    job, and forking a process that runs a ticker thread can deadlock the child on a lock the
+    thread held. On SIGTERM it finishes the job in hand (warm shutdown)."""
+
+    def request_stop(self, signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+        super().request_stop(signum, frame)
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        # A long-lived process: drop a connection the database has closed, as a request would.
+        close_old_connections()
+        try:
+            super().execute_job(job, queue)
+        finally:
+            close_old_connections()

@@ -13,9 +13,9 @@ document.addEventListener("alpine:init", () => {
   const OP_SIGN = { eq: "=", ne: "≠", lt: "<", le: "≤", gt: ">", ge: "≥", in: "∈", not_in: "∉", contains: "∋" };
   const ID_BASE = {
     start: "start", task: "task", approval: "approval", exclusive: "gateway",
-    parallel_split: "split", parallel_join: "join", end: "end",
+    parallel_split: "split", parallel_join: "join", timer: "timer", automation: "automation",
+    end: "end",
   };
-  const HUMAN = ["start", "task", "approval"];
   const NODE_ID = /^[a-z][a-z0-9_]{0,62}$/;
 
   const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -30,6 +30,7 @@ document.addEventListener("alpine:init", () => {
 
   /** Which canvas element a problem path names, by the ids of the document that was checked. */
   function targetOf(path, snap) {
+    if (/^settings\b/.test(path)) return { kind: "settings" };
     const m = /^(nodes|transitions|fields)\[(\d+)\]/.exec(path);
     if (!m) return null;
     const i = Number(m[2]);
@@ -82,6 +83,7 @@ document.addEventListener("alpine:init", () => {
     let syncing = false; // true while the canvas is redrawn from the document
 
     return {
+      ...window.fddOptions(cfg),
       doc: plain(cfg.document),
       layout: { ...cfg.layout },
       roles: cfg.roles,
@@ -178,8 +180,11 @@ document.addEventListener("alpine:init", () => {
       },
 
       nodeHtml(node) {
-        return `<div class="fdd-node-type">${esc(T.types[node.type] || node.type)}</div>`
+        const icon = T.icons[node.type] ? `<i class="bi ${T.icons[node.type]}"></i> ` : "";
+        const detail = this.nodeDetail(node);
+        return `<div class="fdd-node-type">${icon}${esc(T.types[node.type] || node.type)}</div>`
           + `<div class="fdd-node-name">${esc(localized(node.name) || node.id)}</div>`
+          + (detail ? `<div class="fdd-node-detail">${esc(detail)}</div>` : "")
           + `<div class="fdd-node-id">${esc(node.id)}</div><ul class="fdd-node-problems"></ul>`;
       },
 
@@ -192,12 +197,13 @@ document.addEventListener("alpine:init", () => {
           `svg.connection.node_out_node-${dfOf.get(from)}.node_in_node-${dfOf.get(to)}`);
       },
 
-      /** Redraw the selected node's box after the panel changed it. */
+      /** Redraw the selected node's box after the panel changed it; every box after a field
+       * changed (timer boxes name their field). */
       changed() {
         this.dirty = true;
-        const node = this.node;
-        const el = node && this.nodeElement(node.id);
-        if (el) {
+        for (const node of this.node ? [this.node] : this.doc.nodes) {
+          const el = this.nodeElement(node.id);
+          if (!el) continue;
           el.querySelector(".drawflow_content_node").innerHTML = this.nodeHtml(node);
           for (const type of Object.keys(ID_BASE)) el.classList.remove(`fdd-${type}`);
           el.classList.add(`fdd-${node.type}`);
@@ -501,6 +507,7 @@ document.addEventListener("alpine:init", () => {
         this.doc.nodes = Array.isArray(this.doc.nodes) ? this.doc.nodes : [];
         this.doc.transitions = Array.isArray(this.doc.transitions) ? this.doc.transitions : [];
         this.sel = null;
+        this.jsonDraft = null;
         this.view = "canvas";
         this.draw();
         this.setProblems(data.problems, this.snapshot());
@@ -511,7 +518,7 @@ document.addEventListener("alpine:init", () => {
       // --- the side panel: nodes ----------------------------------------------------------------
 
       isHuman(node) {
-        return HUMAN.includes(node?.type);
+        return cfg.nodeKinds.human.includes(node?.type);
       },
 
       text(obj, key, lang) {
@@ -563,6 +570,7 @@ document.addEventListener("alpine:init", () => {
         for (const n of this.doc.nodes) {
           if (n.approval?.return_to === oldId) n.approval.return_to = newId;
           for (const op of n.operators || []) if (op.node === oldId) op.node = newId;
+          this.renameInOptions(n, "node", oldId, newId);
         }
         const df = dfOf.get(oldId);
         dfOf.delete(oldId);
@@ -578,7 +586,7 @@ document.addEventListener("alpine:init", () => {
       setNodeType(node, type) {
         const wasEnd = node.type === "end";
         node.type = type;
-        if (!HUMAN.includes(type)) {
+        if (!this.isStep(node)) {
           delete node.operators;
           delete node.fields;
         }
@@ -587,15 +595,11 @@ document.addEventListener("alpine:init", () => {
           delete node.on_unassigned;
         }
         if (type !== "approval") delete node.approval;
+        this.dropOptions(node);
         const df = dfOf.get(node.id);
         if (type === "end" && !wasEnd) editor.removeNodeOutput(df, "output_1");
         if (wasEnd && type !== "end") editor.addNodeOutput(df);
         this.changed();
-      },
-
-      addOperator(node) {
-        node.operators = node.operators || [];
-        node.operators.push({ type: "business_role", role: "" });
       },
 
       setOperatorType(op, type) {
@@ -679,6 +683,7 @@ document.addEventListener("alpine:init", () => {
         for (const n of this.doc.nodes) {
           n.fields = (n.fields || []).map((k) => (k === oldKey ? newKey : k));
           for (const op of n.operators || []) if (op.field === oldKey) op.field = newKey;
+          this.renameInOptions(n, "field", oldKey, newKey);
         }
         for (const t of this.doc.transitions) renameInCondition(t.when, oldKey, newKey);
         for (const f of this.doc.fields) {
