@@ -11,7 +11,7 @@ so a secret never reaches the database, the ticket page or the audit log.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -50,15 +50,30 @@ _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newli
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A request ready to send (JSON `body`, or None for no body)."""
+    """A request ready to send (JSON `body`, or None for no body). `hidden`: (value, placeholder)
+    of the secrets and callback URL in it, to take out of whatever is stored."""
 
     method: str
     url: str
     headers: dict[str, str]
     body: Any = None
+    hidden: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def as_json(self) -> dict:
         return {"method": self.method, "url": self.url, "headers": self.headers, "body": self.body}
+
+    def redact(self, value: Any) -> Any:
+        """`value` (text or JSON) with the secrets sent replaced by their placeholders: a
+        system that echoes the request must not put a secret on the ticket page."""
+        if isinstance(value, str):
+            for secret, placeholder in self.hidden:
+                value = value.replace(secret, placeholder)
+            return value
+        if isinstance(value, dict):
+            return {key: self.redact(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.redact(item) for item in value]
+        return value
 
 
 def ticket_context(ticket: Ticket) -> dict:
@@ -90,7 +105,10 @@ def prepare(
     shown = {name: f"[secret {name}]" for name in real}
     placeholder = callback_url and CALLBACK_PLACEHOLDER
     kept = _render(request, {**base, "secrets": shown, "callback_url": placeholder}, where)
-    return send, kept.as_json()
+    hidden = [(real[name], shown[name]) for name in real]
+    if callback_url:
+        hidden.append((callback_url, CALLBACK_PLACEHOLDER))
+    return replace(send, hidden=tuple(hidden)), kept.as_json()
 
 
 def secret(name: str) -> str:

@@ -10,6 +10,7 @@ actions.py, which lock the ticket: whatever a late or duplicate worker does, a r
 import json
 import logging
 import secrets
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -151,6 +152,9 @@ def work(run: AutomationRun) -> bool:
     except LeaseLost:
         log.info("automation run %s: lease lost to another worker", run.pk)
         return False
+    except Exception:  # one broken run must not stop the others; its lease expires, it is retried
+        log.exception("automation run %s failed unexpectedly", run.pk)
+        return False
     return True
 
 
@@ -187,7 +191,7 @@ def _call(run: AutomationRun, lease: Lease, automation: Automation) -> Outcome |
     )
     outgoing, shown = prepare(request, run.ticket, callback_url=callback_url, extra={})
     key = {IDEMPOTENCY_HEADER: f"flowdesk-run-{run.pk}"}
-    outgoing = Outgoing(**{**outgoing.as_json(), "headers": {**key, **outgoing.headers}})
+    outgoing = replace(outgoing, headers={**key, **outgoing.headers})
     shown["headers"] = {**key, **shown["headers"]}
     lease.update(request=shown, callback_token_hash=token_hash, error="")
     lease.keep(LEASE + timedelta(seconds=request.timeout))
@@ -196,9 +200,9 @@ def _call(run: AutomationRun, lease: Lease, automation: Automation) -> Outcome |
             outgoing, timeout=request.timeout, retries=automation.retries, keep_alive=lease.keep
         )
     except calls.CallFailed as error:
-        _keep_answer(lease, error.answer)
-        return failure(str(error))
-    _keep_answer(lease, answer)
+        _keep_answer(lease, error.answer, outgoing)
+        return failure(outgoing.redact(str(error)))
+    _keep_answer(lease, answer, outgoing)
     now = timezone.now()
     if automation.wait == "callback":
         deadline = now + timedelta(seconds=automation.callback.timeout)
@@ -210,7 +214,7 @@ def _call(run: AutomationRun, lease: Lease, automation: Automation) -> Outcome |
             status=Status.POLLING,
             deadline=now + timedelta(seconds=poll.timeout),
             next_poll_at=now + timedelta(seconds=poll.interval),
-            result={"response": answer.data},  # what the poll's templates read as `response`
+            result={"response": outgoing.redact(answer.data)},  # the poll templates' `response`
         )
         return None
     return success(outputs(automation, answer.data))
@@ -231,13 +235,13 @@ def _poll(run: AutomationRun, lease: Lease) -> None:
         )
         answer = calls.get_json(outgoing, timeout=automation.request.timeout)
     except calls.CallFailed as error:  # the status URL may be down for a while: look again
-        _keep_answer(lease, error.answer)
-        lease.release(next_poll_at=later, error=f"Last poll: {error}")
+        _keep_answer(lease, error.answer, outgoing)
+        lease.release(next_poll_at=later, error=f"Last poll: {outgoing.redact(str(error))}")
         return
     except AutomationError as error:
         _apply(run, lease, failure(str(error)))
         return
-    _keep_answer(lease, answer)
+    _keep_answer(lease, answer, outgoing)
     if poll.failure is not None and poll.failure.holds(answer.data):
         _apply(run, lease, failure(_condition_message("failure", poll.failure, answer.data)))
     elif poll.success.holds(answer.data):
@@ -370,9 +374,10 @@ def _automation(run: AutomationRun) -> Automation:
     return run.ticket.version.definition.node(run.node_id).automation
 
 
-def _keep_answer(lease: Lease, answer: calls.Answer | None) -> None:
+def _keep_answer(lease: Lease, answer: calls.Answer | None, outgoing: Outgoing) -> None:
     if answer is not None:
-        lease.update(response_status=answer.status, response_body=answer.text[:BODY_LIMIT])
+        body = outgoing.redact(answer.text)[:BODY_LIMIT]
+        lease.update(response_status=answer.status, response_body=body)
 
 
 def _condition_message(kind: str, condition: Any, response: object) -> str:

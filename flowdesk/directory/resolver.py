@@ -6,6 +6,7 @@ roles, users and work calendars exist when a workflow is deployed. Each method i
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from flowdesk.directory.models import Profile, Role
@@ -77,3 +78,7 @@ class DjangoRoleCatalog:
     def calendars(self) -> set[str]:
         """Names of the work calendars (a node's sla.calendar and timer.calendar)."""
         return set(WorkCalendar.objects.values_list("name", flat=True))
+
+    def secrets(self) -> set[str]:
+        """Names of the server's automation secrets (FLOWDESK_SECRET_<NAME>)."""
+        return set(settings.FLOWDESK_SECRETS)

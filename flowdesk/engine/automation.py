@@ -183,7 +183,7 @@ def _check_parts(automation: Automation, path: str) -> None:
         raise DefinitionError(path, "'return_to' is missing")
 
 
-def _request(raw: Mapping[str, Any], path: str) -> HttpRequest:
+def _request(raw: object, path: str) -> HttpRequest:
     if not isinstance(raw, Mapping) or not isinstance(raw.get("url"), str):
         raise DefinitionError(path, "needs a url")
     return HttpRequest(

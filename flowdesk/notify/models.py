@@ -95,7 +95,8 @@ class Delivery(models.Model):
 
     key = models.CharField(max_length=200, unique=True)
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    event = models.CharField(max_length=20, choices=EVENTS)
+    # a notification event (EVENTS) for e-mail and chat; the ticket event kind for webhooks
+    event = models.CharField(max_length=20)
     ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )

@@ -47,7 +47,7 @@ def _audience(ticket: Ticket, event: Event) -> Iterable[tuple[str, Iterable[str 
 
 def _is_system_node(ticket: Ticket, node_id: str) -> bool:
     node = ticket.version.definition.nodes.get(node_id)
-    return node is not None and node.type not in engine.HUMAN_NODE_TYPES
+    return node is not None and node.system
 
 
 def _watchers(ticket: Ticket, exclude: int | None) -> list[User]:

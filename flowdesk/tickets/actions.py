@@ -426,6 +426,11 @@ def _check_open(ticket: Ticket, task: Task) -> None:
         )
     if ticket.status != Ticket.Status.RUNNING:
         raise engine.NotRunning(ticket.status)
+    if ticket.version.definition.node(task.node_id).system:
+        raise NotAllowed(
+            f"Step '{_node_name(ticket, task.node_id)}' is carried out by Flowdesk itself; "
+            "use its own actions (retry, skip, complete by hand) instead."
+        )
 
 
 # --- acting on the ticket ---------------------------------------------------------------------

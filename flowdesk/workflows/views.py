@@ -32,13 +32,13 @@ from flowdesk.engine import (
     HUMAN_NODE_TYPES,
     NOTIFY_CHANNELS,
     NOTIFY_EVENTS,
+    NOTIFY_TICKET_EVENTS,
     OPERATORS_BY_TYPE,
     SYSTEM_NODE_TYPES,
     Notify,
 )
 from flowdesk.engine.document import DocumentError, dump_document, load_document
 from flowdesk.engine.validation import Problem, validate_document
-from flowdesk.engine.validation.options import TICKET_EVENTS
 from flowdesk.notify.models import EVENTS
 from flowdesk.sla.models import WorkCalendar
 from flowdesk.workflows.actions import WorkflowInvalid, do_deploy_workflow, do_save_draft
@@ -173,7 +173,7 @@ def _notify_choices() -> dict:
         "channels": [{"value": c, "label": channels[c]} for c in NOTIFY_CHANNELS],
         # Ticket-wide events are chosen in the workflow's settings only.
         "events": [
-            {"value": e, "label": str(events.get(e, e)), "ticket": e in TICKET_EVENTS}
+            {"value": e, "label": str(events.get(e, e)), "ticket": e in NOTIFY_TICKET_EVENTS}
             for e in NOTIFY_EVENTS
         ],
         "defaults": {"channels": list(unsaid.channels), "events": list(unsaid.events)},

@@ -178,3 +178,16 @@ def test_the_step_is_queued_once_the_action_that_opens_it_commits(
     assert queued.task_path == "flowdesk.automation.tasks.run_automation"
     assert queued.args_kwargs["args"] == [run.pk]
     assert Task.objects.get(ticket=ticket, node_id="run").assignee is None
+
+
+def test_a_secret_echoed_back_by_the_other_system_is_not_stored(system, submit):
+    ticket = submit(automation_service("deploy-echo", deploy(system)))
+    echo = {"error": "bad token", "you_sent": "Bearer tok-123"}
+    system.reply(f"/deploy/{ticket.sn}", Reply(401, echo))
+
+    run = work(run_of(ticket))
+
+    assert run.status == Status.FAILED
+    for text in (run.error, run.response_body, json.dumps(list(ticket.events.values("data")))):
+        assert "tok-123" not in text
+    assert "Bearer [secret DEPLOY_TOKEN]" in run.response_body

@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import REDIS_URL, Inbox, Site, Workers, wait_until
 
+pytestmark = pytest.mark.slow  # real processes: seconds each, and a migrated database
+
 IN_FLIGHT_PER_WORKER = 2  # the thread running queue tasks and the ticker thread
 
 
@@ -22,11 +24,10 @@ def wait_all_sent(site: Site, inbox: Inbox, keys: list[str], workers: Workers) -
     wait_until(lambda: site.sent() == set(keys), 30, "all recorded", workers.logs)
 
 
-@pytest.mark.slow
 def test_a_killed_worker_leaves_nothing_undelivered(site: Site, inbox: Inbox, workers: Workers):
     inbox.delay = 0.02
     keys = site.driver("enqueue", "200", "kill")
-    lease = {"FLOWDESK_OUTBOX_LEASE_SECONDS": "3"}
+    lease = {"FLOWDESK_OUTBOX_LEASE_SECONDS": "6"}  # outlasts the look at the rows below
     first = workers.start("first", **inbox.env, **lease)
     wait_until(lambda: len(inbox.keys()) >= 40, 60, "40 messages", workers.logs)
     first.process.send_signal(signal.SIGKILL)
@@ -47,7 +48,6 @@ def test_a_killed_worker_leaves_nothing_undelivered(site: Site, inbox: Inbox, wo
         assert len(ids) == 1
 
 
-@pytest.mark.slow
 def test_two_workers_send_every_delivery_once(
     site: Site, inbox: Inbox, workers: Workers, backend: dict[str, str]
 ):
@@ -87,7 +87,6 @@ def test_the_queue_hears_of_deliveries_only_after_commit(site: Site, backend: di
     }
 
 
-@pytest.mark.slow
 def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
     site: Site, inbox: Inbox, workers: Workers, backend: dict[str, str]
 ):
@@ -107,7 +106,6 @@ def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
     assert "stopped" in worker.log()
 
 
-@pytest.mark.slow
 def test_without_redis_the_sweeps_still_send(site: Site, inbox: Inbox, workers: Workers):
     nowhere = {"FLOWDESK_TASKS_BACKEND": "redis", "FLOWDESK_REDIS_URL": "redis://127.0.0.1:1/0"}
     worker = workers.start("no-redis", **inbox.env, **nowhere)

@@ -13,6 +13,8 @@ import pytest
 
 from .conftest import FLOWDESK, Site, free_port, wait_until
 
+pytestmark = pytest.mark.slow  # real processes: seconds each, and a migrated database
+
 
 def started(log: Path, name: str) -> list[int]:
     """The pids the supervisor reported starting `name` with, in order."""
@@ -46,7 +48,6 @@ def group_runs(group: int) -> bool:
     return False
 
 
-@pytest.mark.slow
 def test_the_worker_is_restarted_and_ctrl_c_stops_both(site: Site, tmp_path: Path):
     port, log = free_port(), tmp_path / "serve.log"
     with log.open("w") as out:

@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from types import FrameType
 
 from django.conf import settings
@@ -100,8 +101,9 @@ def _work_redis(worker_id: str) -> None:
     from django_rq.workers import get_worker
     from redis.exceptions import RedisError
 
-    pause = 1.0
+    pause = 0.5
     while not stopping.is_set():
+        started = time.monotonic()
         try:
             worker = get_worker(
                 "default",
@@ -110,15 +112,16 @@ def _work_redis(worker_id: str) -> None:
                 name=worker_id,
             )
             worker.work(logging_level=logging.getLevelName(logging.getLogger().level))
+            problem = "the RQ worker stopped (see above)"
         except RedisError as error:
-            log.error("Redis: %s; the sweeps go on, retrying in %g s", error, pause)
-        else:
-            if stopping.is_set():
-                return
-            log.error("the RQ worker stopped (see above); restarting it in %g s", pause)
+            problem = f"Redis: {error}"
+        if stopping.is_set():
+            return
+        worked_a_while = time.monotonic() - started > MAX_REDIS_PAUSE
+        pause = 1.0 if worked_a_while else min(pause * 2, MAX_REDIS_PAUSE)
+        log.error("%s; the sweeps go on, retrying in %g s", problem, pause)
         _install_stop_handlers()  # RQ's handlers would talk to the Redis that just failed
         stopping.wait(pause)
-        pause = min(pause * 2, MAX_REDIS_PAUSE)
 
 
 class DatabaseQueueWorker(DbWorker):
