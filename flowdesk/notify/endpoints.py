@@ -211,7 +211,7 @@ def ticket_message(context: dict, defn: engine.Definition, *, now_at: list[objec
 def trial_message(endpoint: Endpoint, who: str) -> Message:
     with translation.override(settings.LANGUAGE_CODE):
         return Message(
-            headline=f"[Flowdesk] {_('Test message')}",
+            headline="[Flowdesk] " + _("Test message"),
             title=_("Flowdesk can post to this channel."),
             facts=[(_("Endpoint"), endpoint.name), (_("Sent by"), who)],
             link=settings.FLOWDESK_BASE_URL + reverse("notify:endpoint_list"),

@@ -13,7 +13,6 @@ the end. The test process only reads it back through the driver, so the same cod
 import asyncio
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -85,6 +84,11 @@ class Site:
 
     def sent(self) -> set[str]:
         return {key for key, row in self.driver("deliveries").items() if row["status"] == "sent"}
+
+    def unsent(self) -> str:
+        """The deliveries not sent yet, with their attempts and last error (for a failure)."""
+        rows = self.driver("deliveries").items()
+        return "\n".join(f"{key}: {row}" for key, row in rows if row["status"] != "sent")
 
 
 @contextmanager
@@ -225,10 +229,6 @@ class Worker:
             f"worker {self.name} to start",
             self.log,
         )
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 class Workers:

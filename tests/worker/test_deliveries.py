@@ -20,8 +20,12 @@ IN_FLIGHT_PER_WORKER = 2  # the thread running queue tasks and the ticker thread
 
 def wait_all_sent(site: Site, inbox: Inbox, keys: list[str], workers: Workers) -> None:
     """Until every key has reached the inbox and is recorded as sent."""
-    wait_until(lambda: set(inbox.keys()) >= set(keys), 120, "all messages", workers.logs)
-    wait_until(lambda: site.sent() == set(keys), 30, "all recorded", workers.logs)
+
+    def details() -> str:
+        return f"not sent:\n{site.unsent()}\n{workers.logs()}"
+
+    wait_until(lambda: set(inbox.keys()) >= set(keys), 120, "all messages", details)
+    wait_until(lambda: site.sent() == set(keys), 30, "all recorded", details)
 
 
 def test_a_killed_worker_leaves_nothing_undelivered(site: Site, inbox: Inbox, workers: Workers):

@@ -28,7 +28,9 @@ def test_two_workers_fire_every_timer_and_escalation_once(
         state = site.driver("fired")
         return state["waiting"] == 0 and set(state["events"]) == everything
 
-    wait_until(all_fired, 120, "every timer to fire", workers.logs)
+    wait_until(
+        all_fired, 120, "every timer to fire", lambda: f"{site.driver('fired')}\n{workers.logs()}"
+    )
     assert site.driver("fired")["events"] == dict.fromkeys(everything, 1)
     # Each logs its count once its round of sweeps is over, a moment after the last commit.
     wait_until(
@@ -45,9 +47,9 @@ def test_two_workers_fire_every_timer_and_escalation_once(
         lambda: set(inbox.keys()) == set(rows),
         60,
         "every message",
-        lambda: f"{set(rows) ^ set(inbox.keys())} differ\n{workers.logs()}",
+        lambda: f"{set(rows) ^ set(inbox.keys())} differ; not sent:\n{site.unsent()}",
     )
-    wait_until(lambda: site.sent() == set(rows), 30, "every message recorded", workers.logs)
+    wait_until(lambda: site.sent() == set(rows), 30, "every message recorded", site.unsent)
     assert Counter(inbox.keys()) == Counter(rows.keys())
     senders = Counter(message["From"].addresses[0].username for message in inbox.messages)
     assert set(senders) == {"a", "b"}, f"both workers should have sent some: {senders}"
