@@ -6,6 +6,7 @@ from django.db import connection
 
 from flowdesk.catalog.models import Service
 from flowdesk.demo.loader import load_demo
+from tests.packages import package_server  # noqa: F401  (autouse, session)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -324,6 +324,8 @@ def _apply(
                 if lease is None:  # a callback: its sender is told, the run waits on
                     raise
                 outcome = failure(f"The answer does not fit the step's fields. {error.message}")
+            except engine.NoOperator as error:  # the next step has nobody: fail visibly
+                outcome = failure(f"The step succeeded, but the ticket cannot go on: {error}")
         do_fail_automation(run, outcome["error"], source=source)
         return Status.FAILED
     except engine.NotRunning as error:

@@ -4,10 +4,11 @@ import pytest
 from rest_framework.test import APIClient
 
 from flowdesk.api.actions import do_create_token
+from tests.packages import PACKAGE_MD5, PACKAGE_URL, run_automation
 
-MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+MD5 = PACKAGE_MD5  # the served package's: the demo's checksum step downloads it
 SUBMIT = {
-    "package_url": "https://artifacts.example.com/game-a/server-2.4.1.tar.gz",
+    "package_url": PACKAGE_URL,
     "package_md5": MD5,
     "release_scope": "All game-a servers in region east",
     "planned_at": "2026-11-28T02:00:00+08:00",
@@ -59,7 +60,8 @@ def submit(client: APIClient, **overrides) -> dict:
     fields = {**SUBMIT, **overrides.pop("fields", {})}
     response = client.post("/api/v1/tickets/", {**NEW_TICKET, **overrides, "fields": fields})
     assert response.status_code == 201, response.content
-    return response.json()
+    run_automation()  # the package check, as the worker would: the ticket moves on
+    return client.get(f"/api/v1/tickets/{response.json()['sn']}/").json()
 
 
 def task_on(ticket: dict, node: str) -> dict:

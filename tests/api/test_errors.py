@@ -82,17 +82,26 @@ def test_nul_in_query_and_path_and_huge_ids_are_not_500(clients):
     problem(clients.admin.get("/api/v1/nowhere/"), 404, "not_found")
 
 
-def test_nobody_to_handle_a_step_is_422_and_creates_nothing(clients, users):
+def test_nobody_to_handle_a_step_is_422_and_changes_nothing(clients, users):
+    # Submitting now reaches the automated package check first (a system step, never refused),
+    # so the refusal is shown on the action that reaches a human step with nobody to handle it.
+    ticket = submit(clients.pm_alice)
+    task = task_on(ticket, "test_confirm")
     do_remove_role_member(
-        Role.objects.get(key="test"),
-        users.test_bob,
+        Role.objects.get(key="ops"),
+        users.ops_carol,
         business=Business.objects.get(key="game-a"),
         actor=None,
     )
-    response = clients.pm_alice.post("/api/v1/tickets/", {**NEW_TICKET, "fields": SUBMIT})
-    body = problem(response, 422, "no_operator")
-    assert "Test confirmation" in body["detail"]
-    assert not Ticket.objects.exists()
+    events = Event.objects.count()
+    url = f"/api/v1/tasks/{task['id']}/complete/"
+    body = problem(clients.test_bob.post(url, {"fields": TEST_PASS}), 422, "no_operator")
+    assert "Coordinate release resources" in body["detail"]
+    assert Event.objects.count() == events
+    after = clients.test_bob.get(f"/api/v1/tickets/{ticket['sn']}/").json()
+    assert after["current_nodes"] == [{"id": "test_confirm", "name": "Test confirmation"}]
+    assert after["version"] == ticket["version"] and after["fields"] == ticket["fields"]
+    assert task_on(after, "test_confirm")["id"] == task["id"]
 
 
 def test_a_wrong_return_target_is_400_on_target(clients):

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from flowdesk.directory.models import Business
 from flowdesk.tickets.actions import do_submit_ticket
 from tests.api.conftest import SUBMIT
+from tests.packages import run_automation
 
 pytestmark = pytest.mark.django_db
 
@@ -16,6 +17,7 @@ def make_tickets(service, user, count: int) -> None:
     business = Business.objects.get(key="game-a")
     for i in range(count):
         do_submit_ticket(service, actor=user, title=f"T{i}", values=SUBMIT, business=business)
+    run_automation()  # the package checks, as the worker would: the tickets reach testing
 
 
 def walk(client, url: str, params: dict, between=None) -> list:

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.api.conftest import SUBMIT, TEST_FAIL, TEST_PASS, submit, task_on
+from tests.packages import FIXED_MD5, FIXED_URL, run_automation
 
 pytestmark = pytest.mark.django_db
 
@@ -44,13 +45,17 @@ def test_whole_release_with_failed_test_then_resubmit(clients):
     assert [f["key"] for f in step["fields"]] == list(TEST_PASS)
     ticket = act(bob, step, "complete", fields=TEST_FAIL, comment="Crashes on start")
 
-    # Back to pm_alice, who fixes the MD5 and resubmits; her other values are kept.
+    # Back to pm_alice, who submits a rebuilt package; her other values are kept.
     assert ticket["current_nodes"][0]["id"] == "submit"
     (item,) = todo(alice)
-    new_md5 = "d41d8cd98f00b204e9800998ecf8427e"
-    ticket = act(alice, item, "complete", fields={"package_md5": new_md5})
+    new_md5 = FIXED_MD5  # a rebuilt package, at its own path
+    fixed = {"package_url": FIXED_URL, "package_md5": new_md5}
+    ticket = act(alice, item, "complete", fields=fixed)
+    assert ticket["current_nodes"] == [{"id": "verify_package", "name": "Verify package checksum"}]
     assert ticket["fields"]["package_md5"] == new_md5
-    assert ticket["fields"]["package_url"] == SUBMIT["package_url"]
+    assert ticket["fields"]["package_url"] == FIXED_URL
+    assert ticket["fields"]["release_scope"] == SUBMIT["release_scope"]
+    assert run_automation() == 1  # the rebuilt package is checked again, as the worker would
 
     (item,) = todo(bob)
     act(bob, item, "complete", fields=TEST_PASS)
@@ -85,7 +90,12 @@ def test_whole_release_with_failed_test_then_resubmit(clients):
     approval = next(e for e in events if e["kind"] == "approved")
     assert approval["data"]["comment"] == "Slots booked" and approval["actor"] == "ops_carol"
     resubmitted = next(e for e in events if e["kind"] == "completed" and e["node"] == "submit")
-    assert resubmitted["data"]["changes"] == {"package_md5": [SUBMIT["package_md5"], new_md5]}
+    assert resubmitted["data"]["changes"] == {
+        "package_url": [SUBMIT["package_url"], FIXED_URL],
+        "package_md5": [SUBMIT["package_md5"], new_md5],
+    }
+    checks = [e["node"] for e in events if e["kind"] == "automation_succeeded"]
+    assert checks == ["verify_package", "verify_package"]  # each package, before testing
     assert events[-1]["kind"] == "ended" and events[-1]["data"]["status"] == "finished"
 
     # The finished ticket shows in the lists by status and requester.

@@ -5,9 +5,10 @@ import pytest
 from flowdesk.audit.models import AuditEntry
 from flowdesk.tickets import actions
 from flowdesk.tickets.models import Ticket
+from tests.packages import FIXED_MD5, FIXED_URL, run_automation
 from tests.tickets.test_release_scenario import TEST_FAIL, TEST_PASS, submit, todo
 
-NEW_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+NEW_MD5 = FIXED_MD5  # the rebuilt package, resubmitted after the failed test
 
 
 def entries(**filters) -> list[AuditEntry]:
@@ -21,8 +22,12 @@ def released(release_service, users) -> Ticket:
     ticket = submit(release_service, alice)
     actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_FAIL)
     actions.do_complete_task(
-        todo(alice, ticket), actor=alice, values={"package_md5": NEW_MD5}, source="api"
+        todo(alice, ticket),
+        actor=alice,
+        values={"package_url": FIXED_URL, "package_md5": NEW_MD5},
+        source="api",
     )
+    run_automation()  # the rebuilt package's check
     actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_PASS)
     actions.do_approve_task(todo(carol, ticket), actor=carol, comment="Slots booked")
     actions.do_complete_task(todo(carol, ticket), actor=carol, values={"release_summary": "Done"})

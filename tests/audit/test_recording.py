@@ -29,8 +29,10 @@ def test_the_seed_scenario_is_recorded_step_by_step(released):
     ]
     assert done == [
         ("ticket.submitted", "pm_alice", "submit"),
+        ("ticket.automation_succeeded", "(system)", "verify_package"),
         ("ticket.completed", "test_bob", "test_confirm"),
         ("ticket.completed", "pm_alice", "submit"),
+        ("ticket.automation_succeeded", "(system)", "verify_package"),
         ("ticket.completed", "test_bob", "test_confirm"),
         ("ticket.approved", "ops_carol", "coordinate"),
         ("ticket.completed", "ops_carol", "release"),
@@ -54,7 +56,8 @@ def test_the_seed_scenario_is_recorded_step_by_step(released):
     assert approved.data["comment"] == "Slots booked" and approved.source == "web"
     # an event the engine caused is attributed to the person whose action caused it
     assigned = next(e for e in recorded if e.action == "ticket.assigned")
-    assert assigned.actor_name == "pm_alice" and assigned.data["candidates"] == ["test_bob"]
+    assert assigned.actor_name == "pm_alice" and assigned.data["node"] == "verify_package"
+    assert assigned.data["candidates"] == ["ops_carol"]  # the check's operators
     assert recorded[-1].action == "ticket.ended" and recorded[-1].data["status"] == "finished"
     assert verify_chain().ok
 

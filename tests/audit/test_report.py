@@ -7,11 +7,12 @@ from django.db import connection
 from django.test import Client
 
 from flowdesk.audit.models import AuditEntry
+from tests.packages import FIXED_URL, PACKAGE_MD5, PACKAGE_URL
 
 from .conftest import NEW_MD5
 
 pytestmark = pytest.mark.django_db
-MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+MD5 = PACKAGE_MD5
 
 
 def report(user, sn: str):
@@ -40,11 +41,11 @@ def test_report_shows_steps_package_version_and_an_intact_chain(released, users)
     assert "ops_carol" in approved and "Slots booked" in approved
     qc = [r for a, r in done if a == "ticket.completed"][-1]
     assert "qc_c" in qc and "No incidents" in qc
-    # The package: the URL, the first checksum and the one that replaced it, with who.
+    # The package: the URLs and checksums, each first one and the one that replaced it, by whom.
     package = html[html.index('id="fd-package"') : html.index('id="fd-steps"')]
-    assert "https://artifacts.example.com/game-a/server-2.4.1.tar.gz" in package
+    assert package.index(PACKAGE_URL) < package.index(FIXED_URL)
     assert package.index(MD5) < package.index(NEW_MD5)
-    assert package.count("pm_alice") == 3
+    assert package.count("pm_alice") == 4
 
 
 def test_a_tampered_entry_shows_on_the_report(released, users):

@@ -11,18 +11,21 @@ import pytest
 from flowdesk.api.actions import do_create_token
 from flowdesk.tickets.actions import do_terminate_ticket
 from flowdesk.tickets.models import Ticket
+from tests.packages import FIXED_MD5, FIXED_URL
 from tests.tickets.test_release_scenario import SUBMIT, TEST_FAIL, TEST_PASS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PEOPLE = ("pm_alice", "test_bob", "ops_carol", "qc_c")
-NEW_MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+NEW_MD5 = FIXED_MD5  # the rebuilt package's, served at FIXED_URL
 
 
 @pytest.fixture
-def cli(live_server, users, tmp_path):
+def cli(live_server, users, tmp_path, settings):
     """`cli("pm_alice", "ticket", "show", sn)` runs `flowdesk` as that user; `cli.start` too,
     in the background."""
+    # Real commits: the package check runs right after each one, as a worker would.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     tokens = {name: do_create_token(getattr(users, name), actor=None)[1] for name in PEOPLE}
     started: list[subprocess.Popen] = []
 
@@ -86,7 +89,7 @@ def test_release_through_the_cli_with_a_pipeline_waiting_for_approval(cli):
     sn = file_release(cli)
     assert Ticket.objects.get(sn=sn).values["package_md5"] == SUBMIT["package_md5"].lower()
 
-    # The test fails; the requester corrects the MD5 on her resubmit step.
+    # The test fails; the requester submits a rebuilt package on her resubmit step.
     ok(cli("test_bob", "task", "complete", sn, *fields(TEST_FAIL)))
     ok(
         cli(
@@ -96,6 +99,8 @@ def test_release_through_the_cli_with_a_pipeline_waiting_for_approval(cli):
             sn,
             "--node",
             "submit",
+            "--field",
+            f"package_url={FIXED_URL}",
             "--field",
             f"package_md5={NEW_MD5}",
         )
@@ -158,6 +163,7 @@ def test_release_through_the_cli_with_a_pipeline_waiting_for_approval(cli):
     assert [s["node"] for s in shown["snapshots"]][-2:] == ["release", "qc_review"]
     ticket = Ticket.objects.get(sn=sn)
     assert ticket.status == Ticket.Status.FINISHED
+    assert ticket.values["package_url"] == FIXED_URL
     assert ticket.values["package_md5"] == NEW_MD5
     assert ticket.values["release_summary"] == "Rolled out"
     done = [
@@ -173,6 +179,8 @@ def test_release_through_the_cli_with_a_pipeline_waiting_for_approval(cli):
         ("completed", "ops_carol", "release"),
         ("completed", "qc_c", "qc_review"),
     ]
+    checks = ticket.events.filter(kind="automation_succeeded").values_list("node_id", flat=True)
+    assert list(checks) == ["verify_package", "verify_package"]  # each package, before testing
     # The history knows these came from the command-line client.
     assert {e.data["source"] for e in ticket.events.exclude(actor=None)} == {"cli"}
 

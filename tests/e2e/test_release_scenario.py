@@ -4,13 +4,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from flowdesk.tickets.models import Ticket
+from tests.packages import FIXED_MD5, FIXED_URL, PACKAGE_MD5, PACKAGE_URL
 
 from .conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-MD5_BAD = "9e107d9d372bb6826bd81d3542a419d6"
-MD5_FIXED = "d41d8cd98f00b204e9800998ecf8427e"
+# The served packages: the demo's checksum step downloads them before test confirmation.
+MD5_BAD = PACKAGE_MD5  # the package that fails its test
+MD5_FIXED = FIXED_MD5  # the rebuilt one, at FIXED_URL
+IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
@@ -30,7 +33,8 @@ def open_from_todo(page: Page, base: str, sn: str) -> None:
     expect(page.locator("#fd-sn")).to_have_text(sn)
 
 
-def test_release_through_the_pages(page: Page, live_server, demo, screenshots) -> None:
+def test_release_through_the_pages(page: Page, live_server, demo, screenshots, settings) -> None:
+    settings.TASKS = IMMEDIATE  # real commits: the package check runs after each, as a worker would
     base = live_server.url
 
     # The administrator checks who holds the QC role.
@@ -46,7 +50,7 @@ def test_release_through_the_pages(page: Page, live_server, demo, screenshots) -
     page.locator(".fd-service-card", has_text="Application release").click()
     page.get_by_label("Title").fill("Release server 2.4.1")
     page.get_by_label("Business").select_option("game-a")
-    page.get_by_label("Version package path").fill("https://artifacts.example.com/a/2.4.1.tgz")
+    page.get_by_label("Version package path").fill(PACKAGE_URL)
     page.get_by_label("Package MD5").fill(MD5_BAD)
     page.get_by_label("Release scope").fill("All game-a servers in region east")
     page.get_by_label("Planned release time").fill("2026-11-28T02:00")
@@ -65,10 +69,12 @@ def test_release_through_the_pages(page: Page, live_server, demo, screenshots) -
     page.get_by_role("button", name="Complete").click()
     expect(page.locator(".alert-success")).to_be_visible()
 
-    # pm_alice fixes the package checksum and resubmits.
+    # pm_alice submits a rebuilt package (its path and checksum) and resubmits.
     sign_in(page, base, "pm_alice")
     open_from_todo(page, base, sn)
+    expect(page.get_by_label("Version package path")).to_have_value(PACKAGE_URL)
     expect(page.get_by_label("Package MD5")).to_have_value(MD5_BAD)
+    page.get_by_label("Version package path").fill(FIXED_URL)
     page.get_by_label("Package MD5").fill(MD5_FIXED)
     page.get_by_role("button", name="Complete").click()
 
@@ -104,7 +110,10 @@ def test_release_through_the_pages(page: Page, live_server, demo, screenshots) -
     timeline = page.locator("#fd-timeline")
     for text in ("Rolled out to 40 servers.", "The server crashes on start.", MD5_FIXED):
         expect(timeline).to_contain_text(text)
-    assert Ticket.objects.get(sn=sn).status == Ticket.Status.FINISHED
+    ticket = Ticket.objects.get(sn=sn)
+    assert ticket.status == Ticket.Status.FINISHED
+    checks = ticket.events.filter(kind="automation_succeeded").values_list("node_id", flat=True)
+    assert list(checks) == ["verify_package", "verify_package"]  # each package, before testing
     screenshots.take(page, "ticket.en")
     page.set_viewport_size({"width": 390, "height": 844})  # approving on the go
     screenshots.take(page, "ticket.phone.en")

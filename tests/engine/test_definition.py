@@ -47,7 +47,7 @@ def test_defaults_are_applied():
 
 def test_lookups_keep_document_order():
     defn = Definition.from_document(load_example())
-    assert list(defn.nodes)[:3] == ["submit", "test_confirm", "test_passed"]
+    assert list(defn.nodes)[:3] == ["submit", "verify_package", "test_confirm"]
     assert list(defn.fields)[0] == "package_url"
     assert [t.source for t in defn.incoming["submit"]] == ["test_passed"]
     assert defn.node("coordinate").label == "Coordinate release resources"

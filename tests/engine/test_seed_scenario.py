@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flowdesk.engine import (
+    SYSTEM_ACTOR,
     ApprovalDecided,
     Definition,
     NodeCompleted,
@@ -23,6 +24,15 @@ SUBMIT = {
     "release_scope": "Game A login and payment services",
     "planned_at": "2026-11-28T22:00:00+08:00",
 }
+
+
+OPS_A = ({"type": "business_role", "role": "ops", "business": "game-a"},)
+
+
+def verified(ticket: Ticket) -> Ticket:
+    """The checksum step passes (the Django layer runs it; here the system completes it)."""
+    ticket.complete("verify_package", SYSTEM_ACTOR)
+    return ticket
 
 
 @pytest.fixture
@@ -57,16 +67,17 @@ def test_whole_release(ticket: Ticket):
             "planned_at": [None, "2026-11-28T14:00:00Z"],
         },
     )
-    assert ticket.effects[1:] == [
-        TaskOpened(
-            1,
-            "test_confirm",
-            None,
-            ("test_bob",),
-            ({"type": "business_role", "role": "test", "business": "game-a"},),
-            False,
-        )
-    ]
+    # the package's checksum is verified before anyone tests it; ops may step in by hand
+    assert ticket.effects[1:] == [TaskOpened(1, "verify_package", None, ("ops_carol",), OPS_A, False)]
+    verified(ticket)
+    assert ticket.effects[-1] == TaskOpened(
+        2,
+        "test_confirm",
+        None,
+        ("test_bob",),
+        ({"type": "business_role", "role": "test", "business": "game-a"},),
+        False,
+    )
 
     # test fails: the exclusive gateway's default sends the ticket back to the requester
     ticket.complete(
@@ -76,8 +87,8 @@ def test_whole_release(ticket: Ticket):
         test_result="fail",
         test_summary="Login crashes on Android 12.",
     )
-    assert ticket.effects[0] == TaskClosed(1, "test_confirm", "completed", "test_bob")
-    assert ticket.effects[-1] == TaskOpened(2, "submit", "pm_alice", ("pm_alice",), (), False)
+    assert ticket.effects[0] == TaskClosed(2, "test_confirm", "completed", "test_bob")
+    assert ticket.effects[-1] == TaskOpened(3, "submit", "pm_alice", ("pm_alice",), (), False)
     assert ticket.nodes == ["submit"]
 
     # the requester resubmits, changing only the package; earlier values are kept
@@ -87,7 +98,8 @@ def test_whole_release(ticket: Ticket):
     assert completed.values == {"package_md5": new_md5}
     assert completed.changes == {"package_md5": [MD5.lower(), new_md5]}
     assert ticket.state["values"]["release_scope"] == SUBMIT["release_scope"]
-    assert ticket.nodes == ["test_confirm"]
+    assert ticket.nodes == ["verify_package"]  # the new package is verified again
+    assert verified(ticket).nodes == ["test_confirm"]
 
     ticket.complete(
         "test_confirm",
@@ -97,7 +109,7 @@ def test_whole_release(ticket: Ticket):
         test_summary="All green.",
     )
     assert ticket.nodes == ["coordinate"]
-    assert ticket.tasks[4]["candidates"] == ["ops_carol"]
+    assert ticket.tasks[6]["candidates"] == ["ops_carol"]
 
     ticket.approve("coordinate", "ops_carol")
     assert ApprovalDecided("coordinate", "approved") in ticket.effects
@@ -105,7 +117,7 @@ def test_whole_release(ticket: Ticket):
 
     ticket.complete("release", "ops_carol", release_summary="Released at 22:05, no errors.")
     assert ticket.effects[-1] == TaskOpened(
-        6, "qc_review", None, ("qc_c",), ({"type": "general_role", "role": "QC"},), False
+        8, "qc_review", None, ("qc_c",), ({"type": "general_role", "role": "QC"},), False
     )
 
     ticket.complete("qc_review", "qc_c", qc_result="good", qc_summary="No incidents.")
@@ -117,12 +129,20 @@ def test_whole_release(ticket: Ticket):
     assert state["results"] == {"coordinate": "approved"}
     assert state["handlers"] == {
         "submit": ["pm_alice"],
+        "verify_package": [SYSTEM_ACTOR],
         "test_confirm": ["test_bob"],
         "coordinate": ["ops_carol"],
         "release": ["ops_carol"],
         "qc_review": ["qc_c"],
     }
-    assert state["visited"] == ["submit", "test_confirm", "coordinate", "release", "qc_review"]
+    assert state["visited"] == [
+        "submit",
+        "verify_package",
+        "test_confirm",
+        "coordinate",
+        "release",
+        "qc_review",
+    ]
     assert state["values"] == {
         "package_url": SUBMIT["package_url"],
         "package_md5": new_md5,
@@ -139,6 +159,7 @@ def test_whole_release(ticket: Ticket):
 
 def test_coordinate_rejection_returns_to_submit(ticket: Ticket):
     ticket.start("pm_alice", **SUBMIT)
+    verified(ticket)
     ticket.complete(
         "test_confirm",
         "test_bob",
@@ -153,7 +174,7 @@ def test_coordinate_rejection_returns_to_submit(ticket: Ticket):
     assert ticket.state["results"] == {"coordinate": "rejected"}
     # the values stay, so the resubmission only confirms them
     ticket.complete("submit", "pm_alice")
-    assert ticket.nodes == ["test_confirm"]
+    assert verified(ticket).nodes == ["test_confirm"]
 
 
 def test_only_product_may_submit(ticket: Ticket):
@@ -187,13 +208,15 @@ def test_other_business_resolves_its_own_roles(directory):
         make_ctx(directory, requester="pm_dave", business="game-b"),
     )
     ticket.start("pm_dave", **SUBMIT)
-    assert ticket.tasks[1]["candidates"] == ["test_erin"]
+    assert verified(ticket).tasks[2]["candidates"] == ["test_erin"]
 
 
 def test_withdraw_before_first_action_only(ticket: Ticket):
     from flowdesk.engine import NotAllowed, can_withdraw
 
     ticket.start("pm_alice", **SUBMIT)
+    verified(ticket)
+    # the system's check is not "someone handled a step"
     assert can_withdraw(ticket.defn, ticket.state, ticket.ctx, "pm_alice")
     assert not can_withdraw(ticket.defn, ticket.state, ticket.ctx, "test_bob")
     ticket.complete(

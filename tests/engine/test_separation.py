@@ -209,17 +209,17 @@ def test_bad_references_are_reported_with_their_paths():
         "settings.separation.distinct[1][0]: 'test_passed' is an exclusive node; separation of "
         "duties names human nodes (start, task or approval)",
         "settings.separation.distinct[2]: name at least two nodes to keep apart",
-        "nodes[4].separate_from[0]: a node cannot be kept apart from itself; name other nodes",
-        "nodes[4].separate_from[1]: no node has the id 'qc_reveiw' (did you mean 'qc_review'?)",
+        "nodes[5].separate_from[0]: a node cannot be kept apart from itself; name other nodes",
+        "nodes[5].separate_from[1]: no node has the id 'qc_reveiw' (did you mean 'qc_review'?)",
     ]
 
 
 def test_only_human_nodes_take_separate_from_and_unknown_keys_are_refused():
     doc = strict_document({"requester_may_approve": "no", "four_eyes": True})
-    doc["nodes"][2]["separate_from"] = ["submit"]  # test_passed, an exclusive gateway
+    doc["nodes"][3]["separate_from"] = ["submit"]  # test_passed, an exclusive gateway
     found = problems(doc)
     assert any(p.startswith("settings.separation.requester_may_approve:") for p in found)
     assert any(p.startswith("settings.separation") and "four_eyes" in p for p in found)
-    assert "nodes[2].separate_from: only start, task and approval nodes take separate_from" in (
+    assert "nodes[3].separate_from: only start, task and approval nodes take separate_from" in (
         found
     )

@@ -1380,7 +1380,7 @@ def test_dump_is_readable_yaml() -> None:
     text = dump_document(example(), "yaml")
     assert text.startswith("key: app-release\nname: {en: Application release, zh: 应用发布}\n")
     assert "\nnodes:\n  - id: submit\n    type: start\n" in text
-    assert "  - {from: submit, to: test_confirm}\n" in text
+    assert "  - {from: submit, to: verify_package}\n" in text
     assert "\n\ntransitions:\n" in text
 
 

@@ -12,10 +12,11 @@ from django.test import Client
 from flowdesk.directory.models import Business
 from flowdesk.tickets import actions
 from flowdesk.tickets.models import open_tasks_for
+from tests.packages import PACKAGE_MD5, PACKAGE_URL, run_automation
 
-MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+MD5 = PACKAGE_MD5  # the served package's: the demo's checksum step downloads it
 SUBMIT = {
-    "package_url": "https://artifacts.example.com/game-a/server-2.4.1.tar.gz",
+    "package_url": PACKAGE_URL,
     "package_md5": MD5,
     "release_scope": "All game-a servers",
     "planned_at": "2026-11-28T02:00:00Z",
@@ -85,13 +86,16 @@ def submit(release_service, users):
     """`submit()`: pm_alice files the seed's release for Game A, through the action."""
 
     def make(title: str = "Release server 2.4.1"):
-        return actions.do_submit_ticket(
+        ticket = actions.do_submit_ticket(
             release_service,
             actor=users.pm_alice,
             title=title,
             business=Business.objects.get(key="game-a"),
             values=SUBMIT,
         )
+        run_automation()  # the package check, as the worker would
+        ticket.refresh_from_db()
+        return ticket
 
     return make
 

@@ -35,6 +35,7 @@ from flowdesk.tickets.models import Attachment, Event, Follow, Task, Ticket
 from flowdesk.workflows.models import Workflow, WorkflowVersion
 from tests.api.conftest import TEST_PASS
 from tests.automation.conftest import unstarted_run
+from tests.packages import run_automation
 from tests.web.conftest import SUBMIT
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +207,7 @@ def world(users, release_service):
         business=Business.objects.get(key="game-a"),
         values=SUBMIT,
     )
+    run_automation()  # the package check, as the worker would: the ticket waits for test_bob
     token, _raw = do_create_token(users.pm_alice, actor=None)
     upload = SimpleUploadedFile("notes.txt", b"notes")
     attachment = actions.do_upload_attachment(upload, actor=users.pm_alice)

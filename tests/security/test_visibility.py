@@ -11,11 +11,21 @@ from flowdesk.directory.models import Business, Role
 from flowdesk.tickets import actions
 from flowdesk.tickets.access import access_ticket
 from flowdesk.tickets.models import Ticket
+from tests.packages import run_automation
 from tests.web.conftest import SUBMIT
 
 pytestmark = pytest.mark.django_db
 
-SEEN_OR_NOT = ["admin", "pm_alice", "test_bob", "ops_carol", "qc_c", "pm_dave", "test_erin"]
+SEEN_OR_NOT = [
+    "admin",
+    "pm_alice",
+    "test_bob",
+    "ops_carol",
+    "ops_frank",
+    "qc_c",
+    "pm_dave",
+    "test_erin",
+]
 
 
 def visible(user, ticket: Ticket) -> bool:
@@ -23,13 +33,17 @@ def visible(user, ticket: Ticket) -> bool:
 
 
 def submit_on(service, users) -> Ticket:
-    return actions.do_submit_ticket(
+    """pm_alice submits; the package check runs, as the worker would: test_bob's step is open."""
+    ticket = actions.do_submit_ticket(
         service,
         actor=users.pm_alice,
         title="Release 2.4.1",
         business=Business.objects.get(key="game-a"),
         values=SUBMIT,
     )
+    run_automation()
+    ticket.refresh_from_db()
+    return ticket
 
 
 @pytest.fixture
@@ -49,12 +63,14 @@ def test_everyone_service_shows_a_ticket_only_to_its_people(release_service, use
     ticket = submit_on(release_service, users)
     seen = {name: visible(getattr(users, name), ticket) for name in SEEN_OR_NOT}
     # pm_alice requested, test_bob is the candidate of the current step, admin is admin;
+    # ops_carol (ops in game-a) was a candidate of the package check (she may retry or skip it);
     # QC's step is not reached yet and an "everyone" service grants no ticket visibility.
     assert seen == {
         "admin": True,
         "pm_alice": True,
         "test_bob": True,
-        "ops_carol": False,
+        "ops_carol": True,
+        "ops_frank": False,
         "qc_c": False,
         "pm_dave": False,
         "test_erin": False,
@@ -65,7 +81,8 @@ def test_members_of_the_services_roles_see_its_tickets(restricted, users):
     ticket = submit_on(restricted, users)
     # QC is a general role; product counts in any business, as for requesting the service.
     assert visible(users.qc_c, ticket) and visible(users.pm_dave, ticket)
-    assert not visible(users.test_erin, ticket) and not visible(users.ops_carol, ticket)
+    assert not visible(users.test_erin, ticket) and not visible(users.ops_frank, ticket)
+    assert visible(users.ops_carol, ticket)  # a candidate of the package check, not by her role
     access_ticket(users.qc_c, ticket.sn)  # the choke point agrees
 
 

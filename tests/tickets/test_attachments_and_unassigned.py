@@ -11,6 +11,7 @@ from flowdesk.engine import InvalidValues, NoOperator
 from flowdesk.tickets import actions
 from flowdesk.tickets.models import Ticket, open_tasks_for
 from tests.factories import deploy_service, global_workflow
+from tests.packages import run_automation
 
 from .test_release_scenario import SUBMIT
 
@@ -94,17 +95,22 @@ def test_a_later_step_may_keep_the_files_already_on_the_ticket(demo, users):
     assert ticket.values["evidence"] == [str(alices.pk), str(bobs.pk)]
 
 
-def test_step_with_nobody_to_do_it_refuses_the_action_and_names_the_role(release_service, users):
+def test_step_with_nobody_to_do_it_fails_the_check_and_names_the_role(release_service, users):
+    """Test confirmation has nobody in game-b: the system step before it cannot hand over, so it
+    fails (naming the empty role) and, as the demo says on failure, goes back to the requester."""
     game_b = Business.objects.get(key="game-b")
     do_remove_role_member(
         Role.objects.get(key="test"), users.test_erin, business=game_b, actor=None
     )
-    with pytest.raises(NoOperator, match="test") as caught:
-        actions.do_submit_ticket(
-            release_service, actor=users.pm_dave, title="Release", business=game_b, values=SUBMIT
-        )
-    assert "game-b" in str(caught.value)
-    assert not Ticket.objects.exists()
+    ticket = actions.do_submit_ticket(
+        release_service, actor=users.pm_dave, title="Release", business=game_b, values=SUBMIT
+    )
+    run_automation()
+    ticket.refresh_from_db()
+    failed = ticket.events.get(kind="automation_failed")
+    assert "test" in failed.data["error"] and "game-b" in failed.data["error"]
+    assert ticket.state["visited"] == ["submit", "verify_package"]  # test confirmation never opened
+    assert open_tasks_for(users.pm_dave).filter(ticket=ticket, node_id="submit").exists()
 
 
 def test_service_owner_fallback(demo, users):

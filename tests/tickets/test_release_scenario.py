@@ -11,12 +11,13 @@ from flowdesk.engine import InvalidValues, NotAllowed, NotRunning, TaskNotOpen
 from flowdesk.tickets import actions
 from flowdesk.tickets.access import access_ticket
 from flowdesk.tickets.models import Task, Ticket, open_tasks_for
+from tests.packages import FIXED_MD5, FIXED_URL, PACKAGE_MD5, PACKAGE_URL, run_automation
 
 pytestmark = pytest.mark.django_db
 
-MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+MD5 = PACKAGE_MD5  # the served package's: the demo's checksum step downloads it
 SUBMIT = {
-    "package_url": "https://artifacts.example.com/game-a/server-2.4.1.tar.gz",
+    "package_url": PACKAGE_URL,
     "package_md5": MD5.upper(),
     "release_scope": "All game-a servers in region east",
     "planned_at": "2026-11-28T02:00:00+08:00",
@@ -26,13 +27,17 @@ TEST_FAIL = {"test_assessment": "high_risk", "test_result": "fail", "test_summar
 
 
 def submit(service, user, **overrides):
-    return actions.do_submit_ticket(
+    """Submit the release, then run the package check as the worker would."""
+    ticket = actions.do_submit_ticket(
         service,
         actor=user,
         title="Release server 2.4.1",
         business=Business.objects.get(key=overrides.pop("business", "game-a")),
         values={**SUBMIT, **overrides},
     )
+    run_automation()
+    ticket.refresh_from_db()
+    return ticket
 
 
 def todo(user, ticket):
@@ -54,10 +59,12 @@ def test_whole_release_with_failed_test_then_resubmit(release_service, users):
     actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_FAIL)
     resubmit = todo(alice, ticket)
     assert resubmit.node_id == "submit"
-    new_md5 = "d41d8cd98f00b204e9800998ecf8427e"
-    actions.do_complete_task(resubmit, actor=alice, values={"package_md5": new_md5})
+    new_md5 = FIXED_MD5  # a rebuilt package, at its own path
+    fixed = {"package_url": FIXED_URL, "package_md5": new_md5}
+    actions.do_complete_task(resubmit, actor=alice, values=fixed)
+    assert run_automation() == 1  # the rebuilt package is checked again
     ticket.refresh_from_db()
-    assert ticket.values["package_url"] == SUBMIT["package_url"]
+    assert ticket.values["release_scope"] == SUBMIT["release_scope"]
     assert ticket.values["package_md5"] == new_md5
 
     actions.do_complete_task(todo(bob, ticket), actor=bob, values=TEST_PASS)
@@ -89,12 +96,17 @@ def test_whole_release_with_failed_test_then_resubmit(release_service, users):
         ("completed", "ops_carol", "release"),
         ("completed", "qc_c", "qc_review"),
     ]
+    checks = ticket.events.filter(kind="automation_succeeded").values_list("node_id", flat=True)
+    assert list(checks) == ["verify_package", "verify_package"]  # each package, before testing
     events = list(ticket.events.order_by("seq"))
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     first_submit = events[0]
     assert first_submit.data["values"]["package_md5"] == MD5
     resubmitted = next(e for e in events if e.kind == "completed" and e.node_id == "submit")
-    assert resubmitted.data["changes"] == {"package_md5": [MD5, new_md5]}
+    assert resubmitted.data["changes"] == {
+        "package_url": [PACKAGE_URL, FIXED_URL],
+        "package_md5": [MD5, new_md5],
+    }
     approval = next(e for e in events if e.kind == "approved")
     assert approval.data["comment"] == "Slots booked"
     assert events[-1].kind == "ended" and events[-1].data["status"] == "finished"
@@ -136,6 +148,22 @@ def test_serial_numbers_count_up_per_day(release_service, users):
     first = submit(release_service, users.pm_alice)
     second = submit(release_service, users.pm_alice)
     assert int(second.sn[-6:]) == int(first.sn[-6:]) + 1 and first.sn[:11] == second.sn[:11]
+
+
+def test_a_package_that_does_not_match_its_md5_goes_back_to_the_requester(release_service, users):
+    wrong = FIXED_MD5  # the MD5 of another package than the one at package_url
+    ticket = submit(release_service, users.pm_alice, package_md5=wrong)
+
+    (failed,) = ticket.events.filter(kind="automation_failed")
+    assert failed.node_id == "verify_package"
+    error = failed.data["automation"]["error"]
+    assert error == (
+        f"The package at {PACKAGE_URL} does not match its checksum: "
+        f"MD5 {PACKAGE_MD5}, expected {wrong}."
+    )
+    assert todo(users.pm_alice, ticket).node_id == "submit"  # on_failure: return
+    assert not Task.objects.filter(ticket=ticket, node_id="test_confirm").exists()
+    assert not open_tasks_for(users.test_bob).exists()
 
 
 def test_business_scoping_keeps_game_b_out(release_service, users):

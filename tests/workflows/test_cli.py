@@ -52,7 +52,7 @@ def test_validate_a_good_file(demo):
 def test_validate_prints_each_problem_with_its_path_and_fails(demo, broken):
     lines = run_invalid("validate", str(broken))
     assert any(line.startswith("nodes[1].operators[0]") and "tester" in line for line in lines)
-    assert any(line.startswith("transitions[7]") and "nowhere" in line for line in lines)
+    assert any(line.startswith("transitions[8]") and "nowhere" in line for line in lines)
 
 
 def test_import_refuses_an_invalid_file_and_saves_nothing(db, broken):
