@@ -68,7 +68,9 @@ def test_whole_release(ticket: Ticket):
         },
     )
     # the package's checksum is verified before anyone tests it; ops may step in by hand
-    assert ticket.effects[1:] == [TaskOpened(1, "verify_package", None, ("ops_carol",), OPS_A, False)]
+    assert ticket.effects[1:] == [
+        TaskOpened(1, "verify_package", None, ("ops_carol",), OPS_A, False)
+    ]
     verified(ticket)
     assert ticket.effects[-1] == TaskOpened(
         2,

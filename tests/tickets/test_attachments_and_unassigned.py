@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from flowdesk.directory.actions import do_remove_role_member
 from flowdesk.directory.models import Business, Role
-from flowdesk.engine import InvalidValues, NoOperator
+from flowdesk.engine import InvalidValues
 from flowdesk.tickets import actions
 from flowdesk.tickets.models import Ticket, open_tasks_for
 from tests.factories import deploy_service, global_workflow
