@@ -426,7 +426,9 @@ def _check_open(ticket: Ticket, task: Task) -> None:
         )
     if ticket.status != Ticket.Status.RUNNING:
         raise engine.NotRunning(ticket.status)
-    if ticket.version.definition.node(task.node_id).system:
+    # An automation step has its own actions (retry, skip or complete by hand, with a reason);
+    # a timer step's operators may end the wait early with the generic complete.
+    if ticket.version.definition.node(task.node_id).type == "automation":
         raise NotAllowed(
             f"Step '{_node_name(ticket, task.node_id)}' is carried out by Flowdesk itself; "
             "use its own actions (retry, skip, complete by hand) instead."

@@ -113,3 +113,20 @@ def test_only_the_latest_attempt_can_be_acted_on(failed, users, system):
         do_skip_automation(first, actor=users.ops_frank, reason="old")
     third = do_retry_automation(second, actor=users.ops_frank)
     assert third.attempt == 3
+
+
+@pytest.mark.parametrize("verb", ["complete", "transfer"])
+def test_the_generic_task_actions_refuse_an_automation_step(failed, users, verb):
+    """Stepping in goes through retry/skip/complete-by-hand, which ask for a reason."""
+    from flowdesk.tickets import actions
+    from flowdesk.tickets.models import Task
+
+    ticket, run = failed
+    task = Task.objects.get(ticket=ticket, node_id=run.node_id, status=Task.Status.OPEN)
+    events = ticket.events.count()
+    with pytest.raises(NotAllowed, match="carried out by Flowdesk itself"):
+        if verb == "complete":
+            actions.do_complete_task(task, actor=users.ops_frank, values={})
+        else:
+            actions.do_transfer_task(task, actor=users.ops_frank, to_user=users.ops_carol)
+    assert ticket.events.count() == events and steps(ticket) == [run.node_id]
