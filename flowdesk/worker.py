@@ -13,10 +13,14 @@ once the task in hand and the sweep in hand are done. A second signal stops at o
 """
 
 import logging
+import secrets
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,26 @@ SWEEPS: dict[str, Sweep] = {}
 
 # Set once this process is asked to stop; checked between items by long loops (see above).
 stopping = threading.Event()
+
+
+def lease_rows(due: QuerySet, *, order: str, limit: int, lease: timedelta) -> tuple[list, str]:
+    """Lease up to `limit` rows of `due` that no worker holds (no lease, or an expired one) for
+    this worker: (their ids, the lease token). The rows' model has `leased_until` and `lease`.
+
+    On PostgreSQL, rows another worker is leasing right now are skipped (SKIP LOCKED); SQLite
+    writes one at a time anyway. The update re-checks `due`, so a row that stopped being due
+    between the pick and the lease is left alone."""
+    now = timezone.now()
+    token = secrets.token_hex(16)
+    free = due.filter(Q(leased_until__isnull=True) | Q(leased_until__lt=now))
+    with transaction.atomic():
+        ids = list(
+            free.select_for_update(skip_locked=True)
+            .order_by(order)
+            .values_list("pk", flat=True)[:limit]
+        )
+        free.filter(pk__in=ids).update(leased_until=now + lease, lease=token)
+    return ids, token
 
 
 def register_sweep(name: str, sweep: Sweep) -> None:

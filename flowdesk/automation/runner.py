@@ -9,13 +9,11 @@ actions.py, which lock the ticket: whatever a late or duplicate worker does, a r
 
 import json
 import logging
-import secrets
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
@@ -84,32 +82,20 @@ class Lease:
 
 
 def _due(now: Any) -> Q:
-    free = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
-    work = (
+    return (
         Q(status=Status.RUNNING)
         | Q(status=Status.POLLING, next_poll_at__lte=now)
         | Q(status__in=(Status.WAITING_CALLBACK, Status.POLLING), deadline__lte=now)
     )
-    return free & work
 
 
 def claim(run_ids: list[int] | None = None, limit: int = BATCH) -> list[AutomationRun]:
     """Lease runs with work due (those named, or any): new and orphaned attempts, due polls,
     passed deadlines."""
-    now = timezone.now()
-    token = secrets.token_hex(16)
-    due = AutomationRun.objects.filter(_due(now))
+    due = AutomationRun.objects.filter(_due(timezone.now()))
     if run_ids is not None:
         due = due.filter(pk__in=run_ids)
-    with transaction.atomic():
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        AutomationRun.objects.filter(_due(now), pk__in=ids).update(
-            leased_until=now + LEASE, lease=token
-        )
+    ids, token = worker.lease_rows(due, order="pk", limit=limit, lease=LEASE)
     return list(
         AutomationRun.objects.filter(pk__in=ids, lease=token).select_related(
             "ticket__version", "ticket__service", "ticket__business", "ticket__requester", "task"

@@ -8,13 +8,11 @@ to admins with "retry now". Nothing here decides who is told what: see rules.py.
 
 import logging
 import random
-import secrets
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from flowdesk import worker
@@ -72,20 +70,12 @@ def wake(keys: list[str]) -> None:
 
 def claim(keys: list[str] | None = None, limit: int = BATCH) -> list[Delivery]:
     """Lease due, pending deliveries (those named, or the oldest due) for this worker."""
-    now = timezone.now()
-    token = secrets.token_hex(16)
-    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).filter(
-        Q(leased_until__isnull=True) | Q(leased_until__lt=now)
+    due = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
     )
     if keys is not None:
         due = due.filter(key__in=keys)
-    with transaction.atomic():
-        ids = list(
-            due.select_for_update(skip_locked=True)
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
-        )
-        Delivery.objects.filter(pk__in=ids).update(leased_until=now + lease(), lease=token)
+    ids, token = worker.lease_rows(due, order="next_attempt_at", limit=limit, lease=lease())
     return list(
         Delivery.objects.filter(pk__in=ids, lease=token)
         .select_related("recipient", "endpoint", "ticket")
