@@ -270,3 +270,5 @@ def _require_reason(reason: str, message: str) -> None:
         raise InvalidValues({"reason": [message]})
     if len(reason) > MAX_REASON:
         raise InvalidValues({"reason": [f"Enter at most {MAX_REASON} characters."]})
+    if "\x00" in reason:  # the web form passes it raw; PostgreSQL cannot store it
+        raise InvalidValues({"reason": ["Null characters are not allowed."]})

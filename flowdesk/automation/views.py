@@ -56,8 +56,10 @@ def run_action(request: HttpRequest, sn: str, pk: int, action: str) -> HttpRespo
 
 
 def _values(request: HttpRequest, ticket: Ticket, run: AutomationRun) -> dict:
-    """The step's fields as typed (the action checks them)."""
+    """The step's fields as typed (the action checks them). What the form itself refuses
+    (NUL characters) is refused here: `values()` would silently leave that field out."""
     defn = ticket.version.definition
     form = StepForm(defn, run.node_id, current=ticket.values, data=request.POST)
-    form.is_valid()
+    if not form.is_valid():
+        raise InvalidValues({key: list(messages) for key, messages in form.errors.items()})
     return form.values()

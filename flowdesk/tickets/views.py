@@ -256,14 +256,19 @@ def task_action(request: HttpRequest, sn: str, pk: int, action: str) -> HttpResp
     form.is_valid()  # collects raw values; the action judges them
 
     def decide(do_action: Callable[..., object]) -> Callable[[], object]:
-        return lambda: do_action(
-            task,
-            actor=actor,
-            values=form.values(),
-            comment=comment,
-            source="web",
-            override_reason=override_reason,
-        )
+        def act() -> object:
+            if form.errors:  # a value the form itself refused (a NUL) is shown, never dropped
+                raise InvalidValues({})
+            return do_action(
+                task,
+                actor=actor,
+                values=form.values(),
+                comment=comment,
+                source="web",
+                override_reason=override_reason,
+            )
+
+        return act
 
     calls: dict[str, Callable[[], object]] = {
         "complete": decide(actions.do_complete_task),

@@ -2,7 +2,9 @@
 
 import pytest
 
+from flowdesk.tickets.actions import do_submit_ticket
 from flowdesk.tickets.models import Event, Follow, Task, Ticket, open_tasks_for
+from tests.factories import deploy_service, global_workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +43,37 @@ def test_bad_values_show_next_to_the_field_and_change_nothing(client_for, submit
     page = response.content.decode()
     block = page.split('id="fd-field-test_result"')[1].split('id="fd-field-')[0]
     assert "Choose one of: pass, fail." in block
+    assert ticket.events.count() == events
+    task.refresh_from_db()
+    assert task.status == Task.Status.OPEN
+
+
+def test_a_value_the_form_refuses_is_shown_not_dropped(client_for, demo, users):
+    """A NUL in an optional text field: the page says so and the step stays open – it is not
+    completed with that field quietly left empty."""
+    document = global_workflow(
+        "notes",
+        nodes=[
+            {
+                "id": "review",
+                "type": "task",
+                "name": "Review",
+                "operators": [{"type": "users", "users": ["test_bob"]}],
+                "fields": ["note"],
+            }
+        ],
+        transitions=[{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+        fields=[{"key": "note", "type": "text", "label": "Note"}],
+    )
+    ticket = do_submit_ticket(
+        deploy_service(document), actor=users.pm_alice, title="Notes", values={}
+    )
+    task = task_of(users.test_bob, ticket)
+    events = ticket.events.count()
+    response = act(client_for("test_bob"), ticket, task, "complete", {"note": "Gr\x00een"})
+    assert response.status_code == 422
+    block = response.content.decode().split('id="fd-field-note"')[1].split("fd-field-")[0]
+    assert "Null characters are not allowed." in block
     assert ticket.events.count() == events
     task.refresh_from_db()
     assert task.status == Task.Status.OPEN
