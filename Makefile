@@ -60,8 +60,9 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 # Benchmarks (docs/benchmarks.md): a quick run of a few minutes; the parts that need PostgreSQL
-# (BENCH_PG, default postgres://postgres@127.0.0.1:5432) say so and skip when it is absent.
-BENCH_SCRIPTS := engine_vs_spiff service_layer http_load million
+# (BENCH_PG, default postgres://postgres@127.0.0.1:5432) or Redis (BENCH_REDIS, processes) say
+# so and skip when it is absent.
+BENCH_SCRIPTS := engine_vs_spiff service_layer http_load million processes
 bench: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[bench]'
 	for script in $(BENCH_SCRIPTS); do $(BIN)/python -m bench.$$script || exit 1; done

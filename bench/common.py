@@ -4,6 +4,7 @@ PostgreSQL database for the Django-side benchmarks."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -15,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,33 @@ STEPS = [
     ("ops", "complete", RELEASE),
     ("QC", "complete", QC),
 ]
+
+
+# The package the demo release's checksum step downloads (served by `package_server`).
+PACKAGE = ROOT / "flowdesk" / "demo" / "static" / "demo" / "packages" / "game-a-server-2.4.1.tar.gz"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:  # one line per download would drown the tables
+        pass
+
+
+@contextmanager
+def package_server() -> Iterator[dict[str, str]]:
+    """Serve the demo package on a free local port, for as long as the block runs; yields the
+    submit values (SUBMIT) with its URL and real MD5, so the checksum step passes."""
+    handler = partial(_QuietHandler, directory=str(PACKAGE.parent))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {
+            **SUBMIT,
+            "package_url": f"http://127.0.0.1:{server.server_port}/{PACKAGE.name}",
+            "package_md5": hashlib.md5(PACKAGE.read_bytes()).hexdigest(),
+        }
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def parse_mode(description: str) -> argparse.Namespace:
