@@ -1,4 +1,4 @@
-"""The token machine behind the runtime's actions: one `Run` per action, on a copy of state.
+"""The token machine behind the runtime's actions: one `Run` per action, on a `fork` of state.
 
 Tokens are not stored: between actions every token waits either at a step (a human or system
 node, as its open tasks) or at a join (as an arrival). So state holds only open tasks and small
@@ -46,7 +46,7 @@ def new_state(defn: Definition, now: str) -> dict:
         "handled_by": {},  # node id -> everyone who ever handled one of its tasks
         "visited": [],
         "tasks": {},  # open tasks only: {"7": {node, assignee, candidates, sources, claim, ...}}
-        "closed": {},  # per node, the tasks closed since it was last activated
+        "closed": {},  # per node, tasks closed by the last action or of a node still open
         "joins": {},  # join id -> indices of incoming transitions a token arrived on
         "approvals": {},  # countersign node id -> its ballot for the current visit
         "next_task": 1,
@@ -54,6 +54,17 @@ def new_state(defn: Definition, now: str) -> dict:
         "started_at": now,
         "ended_at": None,
     }
+
+
+def fork(state: dict) -> dict:
+    """The state an action works on, leaving `state` as it is: the top level and each map or
+    list in it are copied, but what they hold is shared – so `Run` replaces an item, never
+    changes it in place. An action costs O(size of the top-level maps), not a deep copy."""
+    return {key: _shallow(value) for key, value in state.items()}
+
+
+def _shallow(value: object) -> object:
+    return value.copy() if isinstance(value, dict | list) else value
 
 
 def clone(value: object) -> object:
@@ -91,6 +102,7 @@ class Run:
         self.ctx = ctx
         self.actor = actor
         self.effects: list[Effect] = []
+        self.pruned = False  # has this action dropped `closed` records of finished steps?
 
     # --- tasks ---------------------------------------------------------------------------
 
@@ -125,15 +137,29 @@ class Run:
         return task_id
 
     def close_task(self, task_id: int, outcome: str) -> None:
+        closed = self._closed()
         record = self.state["tasks"].pop(str(task_id))
-        closed = self.state["closed"].setdefault(record["node"], {})
-        closed[str(task_id)] = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
+        node = record["node"]
+        entry = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
+        closed[node] = {**closed.get(node, {}), str(task_id): entry}
         by = self.actor if outcome in HANDLED else None  # cancelled tasks were handled by no one
         if by is not None:
-            handled = self.state.setdefault("handled_by", {}).setdefault(record["node"], [])
-            if by not in handled:
-                handled.append(by)
-        self.effects.append(TaskClosed(task_id, record["node"], outcome, by))
+            handled_by = self.state.setdefault("handled_by", {})
+            if by not in handled_by.get(node, []):
+                handled_by[node] = [*handled_by.get(node, []), by]
+        self.effects.append(TaskClosed(task_id, node, outcome, by))
+
+    def _closed(self) -> dict:
+        """`closed`, as this action first closes a task: steps with no open task left drop
+        their records. They were kept until now, for a late click on them to learn who closed
+        it and when; so the state does not grow with every step ever taken. (Older states kept
+        every record; they shrink on their next action that closes a task.)"""
+        if not self.pruned:
+            busy = {record["node"] for record in self.state["tasks"].values()}
+            closed = self.state["closed"]
+            self.state["closed"] = {node: tasks for node, tasks in closed.items() if node in busy}
+            self.pruned = True
+        return self.state["closed"]
 
     def close_where(self, outcome: str, **match: object) -> None:
         for key, record in list(self.state["tasks"].items()):
@@ -209,9 +235,10 @@ class Run:
         raise DefinitionError(f"nodes.{node.id}", "no condition holds and there is no default")
 
     def _join(self, node: Node, arrival: Transition) -> list[Transition]:
-        arrived = self.state["joins"].setdefault(node.id, [])
+        joins = self.state["joins"]
+        arrived = joins.get(node.id, [])
         if arrival.index not in arrived:
-            arrived.append(arrival.index)
+            arrived = joins[node.id] = [*arrived, arrival.index]
         if len(arrived) < len(self.defn.incoming[node.id]):
             return []
         del self.state["joins"][node.id]  # reset, so a loop can fire it again
@@ -281,7 +308,7 @@ class Run:
         if not node.approval.countersign:
             self._decided(node, decision, [self.actor or ""], values, changes)
             return
-        ballot = self.state["approvals"][node.id]
+        ballot = self.state["approvals"][node.id] = clone(self.state["approvals"][node.id])
         ballot["votes"].append([self.actor, decision])
         _merge_changes(ballot, values, changes)
         result = _tally(ballot)

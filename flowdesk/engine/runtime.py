@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ._machine import LIVE, SYSTEM_ACTOR, Run, can_return, clone, new_state
+from ._machine import LIVE, SYSTEM_ACTOR, Run, can_return, fork, new_state
 from .definition import Definition, Node
 from .effects import AutomationFailed, Effect, StatusChanged
 from .errors import InvalidTarget, NotAllowed, NotRunning, SeparationOfDuties
@@ -232,7 +232,7 @@ def withdraw(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Resu
     problem = _withdraw_problem(defn, state, ctx, actor)
     if problem is not None:
         raise problem
-    run = Run(defn, clone_state(state), ctx, actor)
+    run = Run(defn, fork(state), ctx, actor)
     run.end("withdrawn", "withdrawn by requester", "withdrawn")
     return _done(run)
 
@@ -260,7 +260,7 @@ def terminate(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Res
     """End the ticket now (who may do this is checked by the caller)."""
     if state["status"] not in LIVE:
         raise NotRunning(state["status"])
-    run = Run(defn, clone_state(state), ctx, actor)
+    run = Run(defn, fork(state), ctx, actor)
     run.end("terminated", "terminated", "terminated")
     return _done(run)
 
@@ -280,9 +280,7 @@ def resume(defn: Definition, state: dict, ctx: Context, *, actor: str) -> Result
 def _set_status(state: dict, old: str, new: str) -> Result:
     if state["status"] != old:
         raise NotRunning(state["status"])
-    changed = clone_state(state)
-    changed["status"] = new
-    return Result(changed, [StatusChanged(old, new)])
+    return Result({**state, "status": new}, [StatusChanged(old, new)])
 
 
 # --- reading state -------------------------------------------------------------------------
@@ -307,18 +305,12 @@ def current_nodes(state: dict) -> list[str]:
 # --- helpers -------------------------------------------------------------------------------
 
 
-def clone_state(state: dict) -> dict:
-    copied = clone(state)
-    assert isinstance(copied, dict)
-    return copied
-
-
 def _task_run(
     defn: Definition, state: dict, ctx: Context, task: int, actor: str
 ) -> tuple[Run, Node]:
     if state["status"] != "running":
         raise NotRunning(state["status"])
-    run = Run(defn, clone_state(state), ctx, actor)
+    run = Run(defn, fork(state), ctx, actor)
     node = defn.node(run.task(task)["node"])
     if actor == SYSTEM_ACTOR and not node.system:
         raise NotAllowed(f"Step '{node.label}' is handled by people, not by the system.")
