@@ -1,10 +1,16 @@
 """3. HTTP under load, and 6. memory of a web worker afterwards.
 
 gunicorn (sync workers, as many as cores, persistent database connections) serves
-flowdesk.wsgi on a throwaway PostgreSQL database. An asyncio + httpx load generator runs 16 and
-64 simulated users; each runs the whole release process through the REST API with the tokens
-of its own release team (create the ticket; then for each step the handler reads their to-do
-list for the ticket and acts: test complete, ops approve, ops complete, QC complete).
+flowdesk.wsgi on a throwaway PostgreSQL database, and one `flowdesk worker` (database queue)
+runs beside it the checksum step that follows every submit: it downloads the release package,
+served from this process with its real MD5. An asyncio + httpx load generator runs 16 and 64
+simulated users; each runs the whole release process through the REST API with the tokens of
+its own release team (create the ticket; then for each step the handler reads their to-do list
+for the ticket and acts: test complete, ops approve, ops complete, QC complete). The tester
+reads their to-do list every POLL_SECONDS until the worker has handed the ticket over; that
+wait is reported on its own row, apart from the action latencies. Before every phase the bench
+waits until the worker has no automation run or delivery left, so a phase never pays for the
+previous one's work.
 
 In the same run, alternating with the action phases, the *floor*: the same number of users
 reading GET /api/v1/tasks/?todo=1 as a user with nothing to do (token check plus one indexed
@@ -21,6 +27,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,10 +36,10 @@ import httpx
 from bench.common import (
     ROOT,
     STEPS,
-    SUBMIT,
     bench_database,
     load_people,
     log,
+    package_server,
     parse_mode,
     postgres_available,
     rss_mb,
@@ -49,6 +56,10 @@ PORT = int(os.environ.get("BENCH_HTTP_PORT", "8765"))
 BASE = f"http://127.0.0.1:{PORT}"
 FLOOR = "/api/v1/tasks/?todo=1"
 THROUGHPUT_GOAL, P95_GOAL, MEMORY_GOAL_MB = 0.40, 3.0, 200
+POLL_SECONDS = 0.5  # how often the tester looks for the ticket after the checksum step
+HANDOVER_TIMEOUT = 180.0  # submit -> tester's task, beyond which the release counts as lost
+IDLE_TIMEOUT = 300.0  # for the worker to finish what a phase left
+FLOWDESK = str(Path(sys.executable).with_name("flowdesk"))
 
 
 class Phase:
@@ -56,9 +67,16 @@ class Phase:
 
     def __init__(self, seconds: float) -> None:
         self.deadline = time.perf_counter() + seconds
-        self.latency: dict[str, list[float]] = {"action": [], "read": [], "floor": []}
+        self.latency: dict[str, list[float]] = {
+            "action": [],
+            "read": [],
+            "floor": [],
+            "poll": [],  # the tester's repeated to-do reads while the worker checks
+            "handover": [],  # submit answered -> tester's task seen
+        }
         self.errors: list[str] = []
         self.processes = 0
+        self.handovers_cut = 0  # tester still waiting when the phase ended
 
     @property
     def running(self) -> bool:
@@ -81,39 +99,55 @@ class Phase:
         return response.json()
 
 
-async def release_user(phase: Phase, client: httpx.AsyncClient, team: dict) -> None:
+async def release_user(phase: Phase, client: httpx.AsyncClient, team: dict, submit: dict) -> None:
     """One simulated user: release after release until the phase ends."""
     while phase.running:
+        body = {"service": "app-release", "business": team["business"], "title": "Release",
+                "fields": submit}  # fmt: skip
         ticket = await phase.call(
-            client,
-            "action",
-            team["product"],
-            "POST",
-            "/api/v1/tickets/",
-            {
-                "service": "app-release",
-                "business": team["business"],
-                "title": "Release",
-                "fields": SUBMIT,
-            },  # fmt: skip
+            client, "action", team["product"], "POST", "/api/v1/tickets/", body
         )
         if ticket is None:
             return
-        for role, action, values in STEPS:
+        submitted = time.perf_counter()
+        for i, (role, action, values) in enumerate(STEPS):
             if not phase.running:
                 return
-            todo = await phase.call(
-                client, "read", team[role], "GET", f"{FLOOR}&ticket={ticket['sn']}"
-            )
-            if not todo or not todo["results"]:
-                phase.errors.append(f"{role} has no task on {ticket['sn']}")
+            # The first step follows the checksum step, which the worker runs meanwhile.
+            task = await next_task(phase, client, team[role], ticket["sn"], wait=i == 0)
+            if task is None:
                 return
-            task = todo["results"][0]["id"]
+            if i == 0:
+                phase.latency["handover"].append(time.perf_counter() - submitted)
             path = f"/api/v1/tasks/{task}/{action}/"
-            if await phase.call(client, "action", team[role], "POST", path, {"fields": values}):
-                continue
-            return
+            if not await phase.call(client, "action", team[role], "POST", path, {"fields": values}):
+                return
         phase.processes += 1
+
+
+async def next_task(
+    phase: Phase, client: httpx.AsyncClient, token: str, sn: str, *, wait: bool
+) -> int | None:
+    """The user's open task on the ticket (their to-do list). With `wait`, look again every
+    POLL_SECONDS while a worker runs the automation step in front of it; None (an error unless
+    the phase ended meanwhile) when there is none."""
+    deadline = time.perf_counter() + HANDOVER_TIMEOUT
+    kind, path = "read", f"{FLOOR}&ticket={sn}"
+    while (todo := await phase.call(client, kind, token, "GET", path)) is not None:
+        if todo["results"]:
+            return todo["results"][0]["id"]
+        if not wait:
+            phase.errors.append(f"no task on {sn} for the next step")
+            return None
+        if not phase.running:
+            phase.handovers_cut += 1
+            return None
+        if time.perf_counter() > deadline:
+            phase.errors.append(f"no task on {sn} {HANDOVER_TIMEOUT:g} s after the submit")
+            return None
+        kind = "poll"
+        await asyncio.sleep(POLL_SECONDS)
+    return None
 
 
 async def floor_user(phase: Phase, client: httpx.AsyncClient, token: str) -> None:
@@ -121,7 +155,9 @@ async def floor_user(phase: Phase, client: httpx.AsyncClient, token: str) -> Non
         pass
 
 
-async def run_phase(kind: str, users: int, seconds: float, teams: list[dict], idle: str) -> dict:
+async def run_phase(
+    kind: str, users: int, seconds: float, teams: list[dict], idle: str, submit: dict
+) -> dict:
     phase = Phase(seconds)
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
     async with httpx.AsyncClient(base_url=BASE, limits=limits, timeout=60) as client:
@@ -129,7 +165,7 @@ async def run_phase(kind: str, users: int, seconds: float, teams: list[dict], id
         if kind == "floor":
             jobs = [floor_user(phase, client, idle) for _ in range(users)]
         else:
-            jobs = [release_user(phase, client, teams[i]) for i in range(users)]
+            jobs = [release_user(phase, client, teams[i], submit) for i in range(users)]
         await asyncio.gather(*jobs)
         elapsed = time.perf_counter() - started
     return {
@@ -137,6 +173,7 @@ async def run_phase(kind: str, users: int, seconds: float, teams: list[dict], id
         "latency": phase.latency,
         "errors": phase.errors,
         "processes": phase.processes,
+        "handovers_cut": phase.handovers_cut,
     }
 
 
@@ -163,6 +200,45 @@ def start_server(database_url: str, workers: int) -> subprocess.Popen:
         time.sleep(0.2)
     server.terminate()
     raise RuntimeError("gunicorn did not answer within 20 s")
+
+
+def start_worker(log_file: Path) -> subprocess.Popen:
+    """One `flowdesk worker` on the database queue (environment: os.environ), logging to
+    `log_file` (its console e-mails go nowhere); returns once it sweeps and polls the queue."""
+    with log_file.open("w") as out:
+        worker = subprocess.Popen(
+            [FLOWDESK, "worker", "--worker-id", "bench-http"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+            stdin=subprocess.DEVNULL,
+        )
+    deadline = time.monotonic() + 60
+    while not ("sweeps every" in (text := log_file.read_text()) and "Starting worker" in text):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            raise RuntimeError(f"flowdesk worker did not start; its log:\n{text}")
+        time.sleep(0.2)
+    return worker
+
+
+def wait_worker_idle() -> None:
+    """Until the worker has no automation run open and no delivery pending (what the last phase
+    left), so that the next phase does not share the machine with it."""
+    from django.db import connections
+
+    from flowdesk.automation.models import AutomationRun
+    from flowdesk.notify.models import Delivery
+
+    deadline = time.monotonic() + IDLE_TIMEOUT
+    while (
+        AutomationRun.objects.filter(status__in=AutomationRun.OPEN).exists()
+        or Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
+    ):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the worker still had work {IDLE_TIMEOUT:g} s after a phase")
+        time.sleep(0.5)
+    connections.close_all()
 
 
 def worker_pids(master: int) -> list[int]:
@@ -205,6 +281,8 @@ def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], d
         f = summary_ms([x for r in floor for x in r["latency"]["floor"]])
         a = summary_ms([x for r in action for x in r["latency"]["action"]])
         reads = summary_ms([x for r in action for x in r["latency"]["read"]])
+        handover = summary_ms([x for r in action for x in r["latency"]["handover"]])
+        polls = sum(len(r["latency"]["poll"]) for r in action)
         errors = [e for r in floor + action for e in r["errors"]]
         processes = sum(r["processes"] for r in action) / sum(r["seconds"] for r in action)
         ratio, p95 = action_rate / floor_rate, a["p95_ms"] / f["p95_ms"]
@@ -219,6 +297,8 @@ def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], d
             [users, "action POST", action_rate, a["p50_ms"], a["p95_ms"], a["p99_ms"],
              f"{ratio:.0%} {'met' if met['throughput'] else 'NOT MET'}",
              f"{p95:.1f}x {'met' if met['p95'] else 'NOT MET'}"],
+            [users, "wait: submit -> tester's task", "", handover["p50_ms"], handover["p95_ms"],
+             handover["p99_ms"], "", ""],
         ]  # fmt: skip
         data[users] = {
             "floor_rps": floor_rate,
@@ -227,6 +307,9 @@ def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], d
             "floor": f,
             "action": a,
             "todo_read": reads,
+            "handover_wait": handover,
+            "handovers_cut": sum(r["handovers_cut"] for r in action),
+            "tester_polls": polls,
             "throughput_ratio": ratio,
             "p95_ratio": p95,
             "errors": len(errors),
@@ -234,6 +317,21 @@ def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], d
             "met": met,
         }
     return rows, data
+
+
+def load(
+    seconds: float, repetitions: int, teams: list[dict], idle: str, submit: dict
+) -> dict[tuple[str, int], list[dict]]:
+    """The phases, floor and action alternating; each starts once the worker is idle."""
+    asyncio.run(run_phase("action", 4, 2.0, teams, idle, submit))  # warm up every worker
+    results: dict[tuple[str, int], list[dict]] = {}
+    for _ in range(repetitions):
+        for users in USERS:
+            for kind in ("floor", "action"):
+                wait_worker_idle()
+                outcome = asyncio.run(run_phase(kind, users, seconds, teams, idle, submit))
+                results.setdefault((kind, users), []).append(outcome)
+    return results
 
 
 def main() -> None:
@@ -244,26 +342,32 @@ def main() -> None:
         return
     seconds, repetitions = (20.0, 2) if args.full else (5.0, 1)
     workers = os.cpu_count() or 1
-    with bench_database("flowdesk_bench_http") as url:
+    os.environ["FLOWDESK_TASKS_BACKEND"] = "database"  # read by gunicorn and the worker alike
+    with (
+        bench_database("flowdesk_bench_http") as url,
+        package_server() as submit,
+        tempfile.TemporaryDirectory(prefix="flowdesk-bench-") as folder,
+    ):
         database = setup_django(url)
         teams, idle = tokens(load_people(max(USERS)))
         from django.db import connections
 
         connections.close_all()
-        server = start_server(url, workers)
+        task_worker = start_worker(Path(folder) / "worker.log")
         try:
-            log(f"{NAME}: gunicorn x{workers}, {database}, {repetitions} x {USERS} users…")
-            asyncio.run(run_phase("action", 4, 2.0, teams, idle))  # warm up every worker
-            results: dict[tuple[str, int], list[dict]] = {}
-            for _ in range(repetitions):
-                for users in USERS:
-                    for kind in ("floor", "action"):
-                        outcome = asyncio.run(run_phase(kind, users, seconds, teams, idle))
-                        results.setdefault((kind, users), []).append(outcome)
-            memory = {pid: rss_mb(pid) for pid in worker_pids(server.pid)}
+            server = start_server(url, workers)
+            try:
+                log(f"{NAME}: gunicorn x{workers}, 1 task worker, {database}, "
+                    f"{repetitions} x {USERS} users…")  # fmt: skip
+                results = load(seconds, repetitions, teams, idle, submit)
+                memory = {pid: rss_mb(pid) for pid in worker_pids(server.pid)}
+                worker_memory = rss_mb(task_worker.pid)
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
         finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(timeout=30)
+            task_worker.send_signal(signal.SIGTERM)
+            task_worker.wait(timeout=60)
     rows, data = summarise(results)
     worst = max(memory.values())
     tables = [
@@ -283,16 +387,38 @@ def main() -> None:
         ),  # fmt: skip
         table(
             "HTTP: errors (goal: none)",
-            ["users", "errors", "completed processes/s", "first error"],
             [
-                [u, d["errors"], d["processes_per_s"], (d["error_samples"] or ["-"])[0]]
+                "users",
+                "errors",
+                "completed processes/s",
+                "tester's extra to-do reads while waiting",
+                "tester's tasks seen",
+                "waits cut by the phase end",
+                "first error",
+            ],
+            [
+                [
+                    u,
+                    d["errors"],
+                    d["processes_per_s"],
+                    d["tester_polls"],
+                    d["handover_wait"]["n"],
+                    d["handovers_cut"],
+                    (d["error_samples"] or ["-"])[0],
+                ]
                 for u, d in data.items()
             ],
         ),
         table(
-            f"Memory: gunicorn workers after the load (goal < {MEMORY_GOAL_MB} MB each)",
-            ["worker pid", "VmRSS MB", "goal"],
-            [[pid, mb, mb < MEMORY_GOAL_MB] for pid, mb in memory.items()],
+            f"Memory after the load (goal < {MEMORY_GOAL_MB} MB each)",
+            ["process", "pid", "VmRSS MB", "goal"],
+            [
+                *[
+                    ["web worker (gunicorn)", pid, mb, mb < MEMORY_GOAL_MB]
+                    for pid, mb in memory.items()
+                ],
+                ["task worker", task_worker.pid, worker_memory, worker_memory < MEMORY_GOAL_MB],
+            ],  # fmt: skip
         ),
     ]
     payload = {
@@ -302,6 +428,7 @@ def main() -> None:
         "repetitions": repetitions,
         "users": data,
         "worker_rss_mb": memory,
+        "task_worker_rss_mb": worker_memory,
         "memory_met": worst < MEMORY_GOAL_MB,
     }
     write_results("http_load", mode, payload, tables)

@@ -138,9 +138,12 @@ class ProfileInline(FlowdeskAdminOnly, admin.StackedInline):
 
 def _remove_memberships(users: Iterable, actor) -> None:
     with transaction.atomic():
-        for m in RoleMembership.objects.filter(user__in=users).select_related(
-            "role", "business", "user"
-        ):
+        memberships = (
+            RoleMembership.objects.filter(user__in=users)
+            .select_related("role", "business", "user")
+            .order_by("user__username", "role__key", "business__key")  # a stable audit order
+        )
+        for m in memberships:
             do_remove_role_member_nested(m.role, m.user, business=m.business, actor=actor)
 
 
