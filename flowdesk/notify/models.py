@@ -129,3 +129,8 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+    @property
+    def event_label(self) -> str:
+        """The notification event's name (a webhook's ticket event kind as it is)."""
+        return str(dict(EVENTS).get(self.event, self.event))

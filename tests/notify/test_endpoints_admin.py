@@ -125,7 +125,7 @@ def test_test_message_and_the_delivery_log(admin, demo):
         receiver.close()
 
     log = admin.get(reverse("notify:endpoint_log", args=[room.pk])).content.decode()
-    assert "<code>test</code>" in log and "sent" in log and "200 {&quot;errcode&quot;:0" in log
+    assert ">test</a>" in log and "sent" in log and "200 {&quot;errcode&quot;:0" in log
     assert "robot-key" not in log
 
 
