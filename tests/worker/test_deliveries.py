@@ -100,7 +100,8 @@ def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
     keys = site.driver("enqueue", "20", "term", env=backend)
     wait_until(lambda: len(inbox.keys()) >= 2, 60, "2 messages", workers.logs)
     worker.process.send_signal(signal.SIGTERM)
-    assert worker.process.wait(timeout=10) == 0, worker.log()
+    # generous: on a loaded machine the message in hand may wait out SQLite's 20 s write lock
+    assert worker.process.wait(timeout=40) == 0, worker.log()
 
     rows = site.driver("deliveries")
     sent = {key for key, row in rows.items() if row["status"] == "sent"}
