@@ -126,11 +126,17 @@ async def release_user(phase: Phase, client: httpx.AsyncClient, team: dict, subm
 
 
 async def next_task(
-    phase: Phase, client: httpx.AsyncClient, token: str, sn: str, *, wait: bool
+    phase: Phase,
+    client: httpx.AsyncClient,
+    token: str,
+    sn: str,
+    *,
+    wait: bool,
+    stop_at_phase_end: bool = True,
 ) -> int | None:
     """The user's open task on the ticket (their to-do list). With `wait`, look again every
     POLL_SECONDS while a worker runs the automation step in front of it; None (an error unless
-    the phase ended meanwhile) when there is none."""
+    the phase ended meanwhile and `stop_at_phase_end`) when there is none."""
     deadline = time.perf_counter() + HANDOVER_TIMEOUT
     kind, path = "read", f"{FLOOR}&ticket={sn}"
     while (todo := await phase.call(client, kind, token, "GET", path)) is not None:
@@ -139,7 +145,7 @@ async def next_task(
         if not wait:
             phase.errors.append(f"no task on {sn} for the next step")
             return None
-        if not phase.running:
+        if stop_at_phase_end and not phase.running:
             phase.handovers_cut += 1
             return None
         if time.perf_counter() > deadline:

@@ -58,15 +58,21 @@ from bench.common import (
     table,
     write_results,
 )
-from bench.http_load import BASE, FLOOR, MEMORY_GOAL_MB, Phase, start_server, tokens, worker_pids
+from bench.http_load import (
+    BASE,
+    MEMORY_GOAL_MB,
+    Phase,
+    next_task,
+    start_server,
+    tokens,
+    worker_pids,
+)
 
 NAME = "Several processes"
 REDIS_URL = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")  # flushed: its own number
 WEB_WORKERS = TASK_WORKERS = 2
 USERS = {"quick": 16, "full": 64}
 LOAD_SECONDS = {"quick": 30.0, "full": 60.0}
-POLL_SECONDS = 0.5  # how often the tester looks for the ticket after the checksum step
-HANDOVER_TIMEOUT = 180.0  # submit -> tester's task, beyond which the release counts as lost
 DRAIN_TIMEOUT = 300.0
 FLOWDESK = str(Path(sys.executable).with_name("flowdesk"))
 DELIVERY_HEADER = "X-Flowdesk-Delivery"  # flowdesk.notify.email.DELIVERY_HEADER (no Django yet)
@@ -97,7 +103,10 @@ async def release(phase: Phase, client: httpx.AsyncClient, team: dict, submit: d
         return False
     submitted = time.perf_counter()
     for role, action, values in STEPS:
-        task = await next_task(phase, client, team[role], ticket["sn"])
+        # every started release is finished, so a handover is waited for after the phase too
+        task = await next_task(
+            phase, client, team[role], ticket["sn"], wait=True, stop_at_phase_end=False
+        )
         if task is None:
             return False
         if role == "test":  # the workers have run the checksum step
@@ -106,22 +115,6 @@ async def release(phase: Phase, client: httpx.AsyncClient, team: dict, submit: d
         if not await phase.call(client, "action", team[role], "POST", path, {"fields": values}):
             return False
     return True
-
-
-async def next_task(phase: Phase, client: httpx.AsyncClient, token: str, sn: str) -> int | None:
-    """The user's open task on the ticket (their to-do list), waiting while a worker runs the
-    automation step in front of it."""
-    deadline = time.perf_counter() + HANDOVER_TIMEOUT
-    kind, path = "read", f"{FLOOR}&ticket={sn}"
-    while (todo := await phase.call(client, kind, token, "GET", path)) is not None:
-        if todo["results"]:
-            return todo["results"][0]["id"]
-        if time.perf_counter() > deadline:
-            phase.errors.append(f"no task on {sn} {HANDOVER_TIMEOUT:g} s after the submit")
-            return None
-        kind = "poll"
-        await asyncio.sleep(POLL_SECONDS)
-    return None
 
 
 async def run_load(users: int, seconds: float, teams: list[dict], submit: dict) -> dict:

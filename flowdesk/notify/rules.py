@@ -52,9 +52,10 @@ def _is_system_node(ticket: Ticket, node_id: str) -> bool:
 
 def _watchers(ticket: Ticket, exclude: int | None) -> list[User]:
     """The requester and the followers, but not whoever caused the event."""
-    users = [ticket.requester, *(follow.user for follow in ticket.follows.select_related("user"))]
-    seen: set[int] = set()
-    return [u for u in users if u.pk != exclude and not (u.pk in seen or seen.add(u.pk))]
+    people = {ticket.requester.pk: ticket.requester}
+    people.update((f.user.pk, f.user) for f in ticket.follows.select_related("user"))
+    people.pop(exclude, None)
+    return list(people.values())
 
 
 def strategy(ticket: Ticket, node_id: str) -> "engine.Notify":
