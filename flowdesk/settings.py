@@ -262,17 +262,19 @@ INSTALLED_APPS += [
     "flowdesk.sla",
     "flowdesk.automation",
 ]
+# The queues, in the order a worker takes them: automation runs (a ticket waits on them) before
+# e-mails and webhooks.
+TASK_QUEUES = ["automation", "default"]
 if FLOWDESK_TASKS_BACKEND == "database":
-    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": TASK_QUEUES}}
 elif FLOWDESK_TASKS_BACKEND == "redis":
     INSTALLED_APPS += ["django_rq"]
-    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
-    RQ_QUEUES = {
-        "default": {
-            "URL": os.environ.get("FLOWDESK_REDIS_URL", "redis://127.0.0.1:6379/0"),
-            "DEFAULT_TIMEOUT": 300,
-        }
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": TASK_QUEUES}}
+    redis_queue = {
+        "URL": os.environ.get("FLOWDESK_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        "DEFAULT_TIMEOUT": 300,
     }
+    RQ_QUEUES = dict.fromkeys(TASK_QUEUES, redis_queue)
 else:
     raise ImproperlyConfigured(
         f"FLOWDESK_TASKS_BACKEND must be 'database' or 'redis', not {FLOWDESK_TASKS_BACKEND!r}"

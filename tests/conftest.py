@@ -30,6 +30,14 @@ def media_in_tmp(settings, tmp_path_factory):
 
 
 @pytest.fixture
+def immediate_tasks(settings):
+    """Background tasks run in this process as soon as they are enqueued (after each commit),
+    as a worker would run them a moment later."""
+    backend = "django_tasks.backends.immediate.ImmediateBackend"
+    settings.TASKS = {"default": {"BACKEND": backend, "QUEUES": settings.TASK_QUEUES}}
+
+
+@pytest.fixture
 def demo(db):
     """The seed scenario: Game A/B people and roles, the app-release workflow and service."""
     return load_demo("pw-for-tests")

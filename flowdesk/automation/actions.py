@@ -75,10 +75,10 @@ def _start_run(ticket: Ticket, task: Task, *, attempt: int) -> AutomationRun:
 
 def wake(run_id: int) -> None:
     """Ask a worker to run it now; if the queue is down, the sweep runs it."""
-    from flowdesk.automation.tasks import run_automation
+    from flowdesk.automation.tasks import enqueue_run
 
     try:
-        run_automation.enqueue(run_id)
+        enqueue_run(run_id)
     except Exception:  # the run row is the truth; the queue only makes it quick
         log.warning("could not enqueue automation run %s; the sweep will run it", run_id)
 

@@ -21,11 +21,9 @@ NEW_MD5 = FIXED_MD5  # the rebuilt package's, served at FIXED_URL
 
 
 @pytest.fixture
-def cli(live_server, users, tmp_path, settings):
+def cli(live_server, users, tmp_path, immediate_tasks):
     """`cli("pm_alice", "ticket", "show", sn)` runs `flowdesk` as that user; `cli.start` too,
     in the background."""
-    # Real commits: the package check runs right after each one, as a worker would.
-    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     tokens = {name: do_create_token(getattr(users, name), actor=None)[1] for name in PEOPLE}
     started: list[subprocess.Popen] = []
 

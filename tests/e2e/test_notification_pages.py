@@ -10,13 +10,14 @@ from flowdesk.tickets import actions
 from flowdesk.tickets.models import Ticket
 from tests.web.conftest import SUBMIT
 
-from .test_release_scenario import IMMEDIATE, sign_in
+from .test_release_scenario import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_admin_sees_what_was_sent(page: Page, live_server, demo, users, screenshots, settings):
-    settings.TASKS = IMMEDIATE  # real commits: the check and the mails run after each
+def test_admin_sees_what_was_sent(
+    page: Page, live_server, demo, users, screenshots, settings, immediate_tasks
+):
     settings.FLOWDESK_BASE_URL = live_server.url
     ticket = actions.do_submit_ticket(
         Ticket._meta.get_field("service").related_model.objects.get(key="app-release"),

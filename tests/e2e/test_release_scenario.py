@@ -13,7 +13,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # The served packages: the demo's checksum step downloads them before test confirmation.
 MD5_BAD = PACKAGE_MD5  # the package that fails its test
 MD5_FIXED = FIXED_MD5  # the rebuilt one, at FIXED_URL
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 
 
 def sign_in(page: Page, base: str, username: str) -> None:
@@ -33,8 +32,9 @@ def open_from_todo(page: Page, base: str, sn: str) -> None:
     expect(page.locator("#fd-sn")).to_have_text(sn)
 
 
-def test_release_through_the_pages(page: Page, live_server, demo, screenshots, settings) -> None:
-    settings.TASKS = IMMEDIATE  # real commits: the package check runs after each, as a worker would
+def test_release_through_the_pages(
+    page: Page, live_server, demo, screenshots, immediate_tasks
+) -> None:
     base = live_server.url
 
     # The administrator checks who holds the QC role.

@@ -17,7 +17,6 @@ from tests.notify.conftest import TEST_PASS, todo
 
 pytestmark = pytest.mark.django_db
 
-IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 EDITED = {
     "subject": "Bitte prüfen: {{ serial }}",
     "text": "Hallo {{ recipient }}, {{ url }}",
@@ -47,10 +46,10 @@ def audit(action: str) -> list[AuditEntry]:
 
 
 def test_retry_now_sends_a_failed_delivery_as_soon_as_it_commits(
-    smtp, submit, users, settings, django_capture_on_commit_callbacks
+    smtp, submit, users, request, django_capture_on_commit_callbacks
 ):
     delivery = fail_for_good(smtp, submit)
-    settings.TASKS = IMMEDIATE  # the woken worker runs at once, in this process
+    request.getfixturevalue("immediate_tasks")  # the woken worker runs at once, in this process
     with django_capture_on_commit_callbacks(execute=True):
         do_retry_delivery(delivery, actor=users.admin)
         assert smtp.mails == []  # nothing before the commit

@@ -157,6 +157,35 @@ def tasks_done() -> int:
     return DBTaskResult.objects.filter(status="SUCCESSFUL").count()
 
 
+def first_task() -> str:
+    """Queue an e-mail task, then an automation run; let one worker (as `flowdesk worker` builds
+    it, without its sweeps) run one task; the name of the task it ran."""
+    from django.conf import settings
+
+    from flowdesk.automation.tasks import enqueue_run
+    from flowdesk.notify.management.commands import worker
+    from flowdesk.notify.tasks import send_deliveries
+
+    send_deliveries.enqueue([])  # nothing to send: only its place in the queue matters
+    enqueue_run(0)  # no such run: the task finds nothing to do
+    if settings.FLOWDESK_TASKS_BACKEND == "redis":
+        import django_rq
+
+        worker.redis_worker("first-task").work(burst=True, max_jobs=1)
+        left = [
+            job.func_name for name in settings.TASK_QUEUES for job in django_rq.get_queue(name).jobs
+        ]
+        (ran,) = {
+            "flowdesk.notify.tasks.send_deliveries",
+            "flowdesk.automation.tasks.run_automation",
+        } - set(left)
+        return ran.rsplit(".", 1)[-1]
+    from django_tasks_db.models import DBTaskResult
+
+    worker.database_worker("first-task", max_tasks=1).run()
+    return DBTaskResult.objects.successful().get().task_path.rsplit(".", 1)[-1]
+
+
 class _RolledBack(Exception):
     pass
 
@@ -190,6 +219,7 @@ COMMANDS: dict[str, Callable[..., object]] = {
     "timed-tickets": timed_tickets,
     "fired": fired,
     "tasks-done": tasks_done,
+    "first-task": first_task,
 }
 
 if __name__ == "__main__":

@@ -91,6 +91,11 @@ def test_the_queue_hears_of_deliveries_only_after_commit(site: Site, backend: di
     }
 
 
+def test_an_automation_run_goes_before_e_mails_queued_earlier(site: Site, backend: dict[str, str]):
+    """A ticket waits on its automation step; an e-mail can wait a moment."""
+    assert site.driver("first-task", env=backend) == "run_automation"
+
+
 def test_sigterm_finishes_the_message_in_hand_and_hands_back_the_rest(
     site: Site, inbox: Inbox, workers: Workers, backend: dict[str, str]
 ):

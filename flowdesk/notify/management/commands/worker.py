@@ -81,36 +81,35 @@ def _configure_logging(verbosity: int, worker_id: str) -> None:
 
 
 def _work_database(worker_id: str) -> None:
-    worker = DatabaseQueueWorker(
-        queue_names=["default"],
+    worker = database_worker(worker_id)
+    worker.configure_signals()
+    worker.run()
+
+
+def database_worker(worker_id: str, max_tasks: int | None = None) -> "DatabaseQueueWorker":
+    """The queue half of a worker on the database backend (priority order across queues)."""
+    return DatabaseQueueWorker(
+        queue_names=settings.TASK_QUEUES,
         interval=QUEUE_POLL_SECONDS,
         batch=False,
         backend_name="default",
         startup_delay=False,
-        max_tasks=None,
+        max_tasks=max_tasks,
         worker_id=worker_id[:64],
         excluded_queue_names=[],
     )
-    worker.configure_signals()
-    worker.run()
 
 
 def _work_redis(worker_id: str) -> None:
     """Work the RQ queue; while Redis is unreachable, retry with backoff and let the sweeps
     (which need only the database) send what is due meanwhile."""
-    from django_rq.workers import get_worker
     from redis.exceptions import RedisError
 
     pause = 0.5
     while not stopping.is_set():
         started = time.monotonic()
         try:
-            worker = get_worker(
-                "default",
-                job_class="django_tasks_rq.Job",
-                worker_class=RedisQueueWorker,
-                name=worker_id,
-            )
+            worker = redis_worker(worker_id)
             worker.work(logging_level=logging.getLevelName(logging.getLogger().level))
             problem = "the RQ worker stopped (see above)"
         except RedisError as error:
@@ -122,6 +121,19 @@ def _work_redis(worker_id: str) -> None:
         log.error("%s; the sweeps go on, retrying in %g s", problem, pause)
         _install_stop_handlers()  # RQ's handlers would talk to the Redis that just failed
         stopping.wait(pause)
+
+
+def redis_worker(worker_id: str) -> "RedisQueueWorker":
+    """The queue half of a worker on the Redis backend: RQ takes its queues in the order given,
+    so an automation run goes before any e-mail queued earlier."""
+    from django_rq.workers import get_worker
+
+    return get_worker(
+        *settings.TASK_QUEUES,
+        job_class="django_tasks_rq.Job",
+        worker_class=RedisQueueWorker,
+        name=worker_id,
+    )
 
 
 class DatabaseQueueWorker(DbWorker):
