@@ -143,7 +143,7 @@ class Run:
         entry = {"by": self.actor, "at": self.ctx.now, "outcome": outcome}
         closed[node] = {**closed.get(node, {}), str(task_id): entry}
         by = self.actor if outcome in HANDLED else None  # cancelled tasks were handled by no one
-        if by is not None:
+        if by is not None and node in self.defn.apart:  # only separation of duties reads it
             handled_by = self.state.setdefault("handled_by", {})
             if by not in handled_by.get(node, []):
                 handled_by[node] = [*handled_by.get(node, []), by]
@@ -192,7 +192,8 @@ class Run:
             self.state["acted"] = True
 
     def complete_node(self, node: Node, handlers: list[str], values: dict, changes: dict) -> None:
-        self.state["handlers"][node.id] = handlers
+        if node.id in self.defn.handlers_read:
+            self.state["handlers"][node.id] = handlers
         self.effects.append(NodeCompleted(node.id, self.actor, values, changes))
 
     # --- token flow ----------------------------------------------------------------------

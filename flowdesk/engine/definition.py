@@ -152,6 +152,11 @@ class Definition:
     split_join: dict[str, str] = field(default_factory=dict)
     join_split: dict[str, str] = field(default_factory=dict)
     branch_of: dict[int, int | None] = field(default_factory=dict)
+    apart: dict[str, tuple[str, ...]] = field(default_factory=dict)  # see kept_apart
+    # Nodes whose handlers a ticket's state keeps: those a `node_handler` operator names (a
+    # step's or an SLA's `escalate_to`) and those separation of duties keeps apart. Nothing
+    # else reads them, so the state does not grow with every step taken.
+    handlers_read: frozenset[str] = frozenset()
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Definition:
@@ -165,13 +170,15 @@ class Definition:
             raise DefinitionError("nodes", "a workflow needs exactly one start node")
         outgoing, incoming = _edges(nodes, transitions)
         structure = _Structure(nodes, outgoing, incoming, starts[0])
+        settings = _parse_settings(doc.get("settings") or {})
+        apart = _kept_apart(nodes, settings.separation)
         return cls(
             key=str(_need(doc, "key", "")),
             type=str(doc.get("type", "")),
             scope=str(doc.get("scope", "global")),
             name=doc.get("name"),
             description=doc.get("description"),
-            settings=_parse_settings(doc.get("settings") or {}),
+            settings=settings,
             fields=fields,
             nodes=nodes,
             transitions=transitions,
@@ -183,6 +190,8 @@ class Definition:
             split_join=structure.split_join,
             join_split={join: split for split, join in structure.split_join.items()},
             branch_of=structure.branch_of,
+            apart=apart,
+            handlers_read=frozenset(apart) | _named_by_node_handler(nodes),
         )
 
     def node(self, node_id: str) -> Node:
@@ -204,13 +213,7 @@ class Definition:
     def kept_apart(self, node_id: str) -> list[str]:
         """Nodes whose handlers may not handle `node_id` on the same ticket (and vice versa):
         its `separate_from`, the nodes naming it there, and its `distinct` groups."""
-        apart = set(self.nodes[node_id].separate_from)
-        apart.update(other.id for other in self.nodes.values() if node_id in other.separate_from)
-        for group in self.settings.separation.distinct:
-            if node_id in group:
-                apart.update(group)
-        apart.discard(node_id)
-        return [other for other in self.nodes if other in apart]
+        return list(self.apart.get(node_id, ()))
 
     def leave(self, node: Node, outcome: str | None = None) -> Transition:
         """The transition a step leaves by (by outcome for `on_reject: branch`)."""
@@ -246,6 +249,37 @@ def _parse_separation(raw: Mapping[str, Any]) -> Separation:
         requester_may_approve=bool(raw.get("requester_may_approve", False)),
         distinct=tuple(tuple(group) for group in raw.get("distinct") or ()),
     )
+
+
+def _kept_apart(nodes: dict[str, Node], separation: Separation) -> dict[str, tuple[str, ...]]:
+    """`kept_apart` of every node kept apart from any, the others in document order."""
+    apart: dict[str, set[str]] = {
+        node_id: set(node.separate_from) for node_id, node in nodes.items()
+    }
+    for node in nodes.values():
+        for other in node.separate_from:
+            apart.setdefault(other, set()).add(node.id)
+    for group in separation.distinct:
+        for node_id in group:
+            apart.setdefault(node_id, set()).update(group)
+    order = {node_id: i for i, node_id in enumerate(nodes)}
+    kept: dict[str, tuple[str, ...]] = {}
+    for node_id in nodes:
+        others = (apart[node_id] & order.keys()) - {node_id}
+        if others:
+            kept[node_id] = tuple(sorted(others, key=order.__getitem__))
+    return kept
+
+
+def _named_by_node_handler(nodes: dict[str, Node]) -> frozenset[str]:
+    """The nodes whose handlers a `node_handler` operator resolves to, wherever operator specs
+    are: a step's operators and its SLA's `escalate_to`."""
+    named: set[str] = set()
+    for node in nodes.values():
+        for op in (*node.operators, *(node.sla.escalate_to if node.sla else ())):
+            if op.get("type") == "node_handler" and isinstance(op.get("node"), str):
+                named.add(op["node"])
+    return frozenset(named)
 
 
 def _parse_fields(raw: list) -> dict[str, dict]:

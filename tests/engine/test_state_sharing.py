@@ -118,7 +118,7 @@ def test_an_old_state_with_every_closed_record_shrinks_on_its_next_action(direct
 
 
 def test_state_stays_bounded_on_a_long_acyclic_run(directory):
-    """Only what names each visited step (handlers, who handled it, the visit) may grow."""
+    """Only the list of visited steps may grow: nothing reads these steps' handlers."""
     steps = [f"s{i}" for i in range(80)]
     defn = workflow([START, *(task(step) for step in steps), END], chain("submit", *steps, "done"))
     ticket = Ticket(defn, make_ctx(directory))
@@ -126,9 +126,44 @@ def test_state_stays_bounded_on_a_long_acyclic_run(directory):
     sizes = []
     for step in steps[:-1]:
         ticket.complete(step, "ann")
-        per_step = {"handlers", "handled_by", "visited"}
-        rest = {key: value for key, value in ticket.state.items() if key not in per_step}
+        rest = {key: value for key, value in ticket.state.items() if key != "visited"}
         rest["tasks"] = {"open": [record["node"] for record in rest["tasks"].values()]}
         sizes.append(len(json.dumps(rest)))
         assert len(ticket.state["closed"]) == 1
     assert max(sizes[10:]) - min(sizes[10:]) <= 12  # the step names' and counter's digits
+
+
+def test_the_state_keeps_the_handlers_only_of_steps_something_reads(directory):
+    """A `node_handler` operator (a step's or an SLA escalation's) reads `handlers`, separation
+    of duties reads both maps; the handlers of any other step are not kept."""
+    after = {"type": "node_handler", "node": "a"}
+    escalation = {"due": "1h", "escalate_to": [{"type": "node_handler", "node": "c"}]}
+    defn = workflow(
+        [START, task("a"), approval("b", users("ann", "ben")), task("c"),
+         task("d", after, sla=escalation), task("e", separate_from=["b"]), END],
+        chain("submit", *"abcde", "done"),
+    )  # fmt: skip
+    ticket = Ticket(defn, make_ctx(directory))
+    ticket.start()
+    ticket.complete("a", "ann")
+    ticket.approve("b", "ben")
+    ticket.complete("c", "ann")
+    ticket.complete("d", "ann")
+    ticket.complete("e", "ann")
+    assert ticket.state["handlers"] == {"a": ["ann"], "b": ["ben"], "c": ["ann"], "e": ["ann"]}
+    assert ticket.state["handled_by"] == {"b": ["ben"], "e": ["ann"]}
+
+
+def test_a_node_handler_operator_reads_the_latest_visit(directory):
+    defn = workflow(
+        [START, task("a", users("ann", "ben")), task("b", {"type": "node_handler", "node": "a"}),
+         END],
+        chain("submit", "a", "b", "done"),
+    )  # fmt: skip
+    ticket = Ticket(defn, make_ctx(directory))
+    ticket.start()
+    ticket.complete("a", "ann")
+    assert ticket.tasks[ticket.task_at("b")]["candidates"] == ["ann"]
+    ticket.do("return_to", node="b", actor="ann", target="a")
+    ticket.complete("a", "ben")
+    assert ticket.tasks[ticket.task_at("b")]["candidates"] == ["ben"]
