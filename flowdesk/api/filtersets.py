@@ -25,6 +25,7 @@ class TaskFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def to_do(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
-        if not value:
-            return queryset
-        return queryset.filter(candidates__user=self.request.user)
+        # TaskViewSet.visible() starts `todo=1` from the caller's candidate rows (the to-do
+        # list needs no visibility check); filtering on them again here would join the
+        # candidates twice, and the plan would then sort the whole list for every page.
+        return queryset

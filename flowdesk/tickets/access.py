@@ -1,6 +1,7 @@
 """Choke points for reading tickets, tasks and attachments: missing and forbidden look the same."""
 
 import uuid
+from collections.abc import Collection
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
@@ -40,9 +41,16 @@ def is_candidate(task: Task, user: AbstractBaseUser) -> bool:
     return TaskCandidate.objects.filter(task=task, user=user).exists()
 
 
-def is_manager(ticket: Ticket, user: AbstractBaseUser) -> bool:
-    """Admins and the service's owners manage its tickets (suspend, terminate, transfer)."""
-    return is_flowdesk_admin(user) or ticket.service.owners.filter(pk=user.pk).exists()
+def is_manager(
+    ticket: Ticket, user: AbstractBaseUser, owners: Collection[str] | None = None
+) -> bool:
+    """Admins and the service's owners manage its tickets (suspend, terminate, transfer).
+    `owners`: the user names of the service's owners when the caller has them (no query)."""
+    if is_flowdesk_admin(user):
+        return True
+    if owners is not None:
+        return user.get_username() in owners
+    return ticket.service.owners.filter(pk=user.pk).exists()
 
 
 def access_attachment(user: AbstractBaseUser, pk: uuid.UUID) -> Attachment:

@@ -4,8 +4,10 @@ import re
 from datetime import UTC, datetime
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 
+from flowdesk.catalog.models import Service
+from flowdesk.directory.models import Business
 from flowdesk.sla.queries import overdue, warned, with_sla_flags
 from flowdesk.tickets.models import Task, Ticket
 
@@ -34,9 +36,10 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
 class TicketFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label="Serial number or title")
-    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices)
-    service = django_filters.CharFilter(field_name="service__key")
-    business = django_filters.CharFilter(field_name="business__key")
+    # A column of the ticket itself: no join, so no DISTINCT (which would sort every match).
+    status = django_filters.MultipleChoiceFilter(choices=Ticket.Status.choices, distinct=False)
+    service = django_filters.CharFilter(method="by_key", label="Service key")
+    business = django_filters.CharFilter(method="by_key", label="Business key")
     requester = django_filters.CharFilter(field_name="requester__username")
     type = django_filters.CharFilter(field_name="service__workflow__type")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
@@ -51,6 +54,13 @@ class TicketFilterSet(django_filters.FilterSet):
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         """Filtered tickets, each with `sla_overdue` / `sla_warned` for the lists' badges."""
         return with_sla_flags(super().filter_queryset(queryset))
+
+    def by_key(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """`service` / `business` by key. The id comes from a subquery the database runs first
+        (the key is unique), so a list walks its (service|business, status, id) index in order;
+        a join would return the matches unordered, to be sorted all."""
+        model = {"service": Service, "business": Business}[name]
+        return queryset.filter(**{name: Subquery(model.objects.filter(key=value).values("pk"))})
 
     def by_sla(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "overdue":

@@ -8,7 +8,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from flowdesk.catalog.models import Service
@@ -36,8 +36,10 @@ class TicketQuerySet(models.QuerySet):
         """Tickets the user may see (docs/security.md): admins all; others those they requested
         or handle(d), and those of services they own or restrict to a role they hold.
 
-        Followers need no term of their own: following needs one of the others. Every term is an
-        indexed lookup or a small subquery, so there is no join and no DISTINCT.
+        Followers need no term of their own: following needs one of the others. There is no
+        join and no DISTINCT; participation is a probe of the (user, ticket) index per ticket
+        the rest of the query picks, not the set of every ticket the user ever took part in
+        (which grows with the history), so a page costs the same however many tickets exist.
         """
         from flowdesk.directory.access import is_flowdesk_admin
 
@@ -47,10 +49,9 @@ class TicketQuerySet(models.QuerySet):
         services = Service.objects.filter(
             Q(owners=user) | Q(visibility=Service.Visibility.ROLES, visible_roles__in=roles)
         )
+        took_part = TicketParticipant.objects.filter(user=user, ticket=OuterRef("pk"))
         return self.filter(
-            Q(requester=user)
-            | Q(pk__in=TicketParticipant.objects.filter(user=user).values("ticket"))
-            | Q(service__in=services.values("pk"))
+            Q(requester=user) | Exists(took_part) | Q(service__in=services.values("pk"))
         )
 
 
@@ -66,13 +67,23 @@ class Ticket(models.Model):
 
     sn = models.CharField(_("serial number"), max_length=20, unique=True)
     title = models.CharField(_("title"), max_length=200)
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tickets")
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="tickets")
     business = models.ForeignKey(
-        Business, null=True, blank=True, on_delete=models.PROTECT, related_name="tickets"
+        Business,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tickets",
+        db_index=False,
     )
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        db_index=False,
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
@@ -86,10 +97,14 @@ class Ticket(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        # Lists show the newest first by id (ids grow with creation time), so each filter a
+        # list offers, followed by id, gives its first page by walking an index. They lead with
+        # the foreign keys, which therefore need no index of their own.
         indexes = [
-            models.Index(fields=["requester", "-created_at"], name="ticket_requester"),
-            models.Index(fields=["status", "-created_at"], name="ticket_status"),
-            models.Index(fields=["service", "-created_at"], name="ticket_service"),
+            models.Index(fields=["requester", "-id"], name="ticket_requester"),
+            models.Index(fields=["status", "-id"], name="ticket_status"),
+            models.Index(fields=["service", "status", "-id"], name="ticket_service_status"),
+            models.Index(fields=["business", "status", "-id"], name="ticket_business_status"),
         ]
         verbose_name = _("ticket")
         verbose_name_plural = _("tickets")
@@ -241,9 +256,11 @@ class Attachment(models.Model):
 
 
 def open_tasks_for(user: models.Model) -> QuerySet[Task]:
-    """The user's to-do list: open tasks they are a candidate of (index on candidate.user)."""
+    """The user's to-do list, oldest first: open tasks they are a candidate of. Ordered by task
+    id (ids grow with creation time) so that a page is the first rows of the (user, task) index
+    and costs the same however long the list is."""
     return (
         Task.objects.filter(candidates__user=user)
         .select_related("ticket", "ticket__service", "ticket__version")
-        .order_by("created_at", "pk")
+        .order_by("pk")
     )

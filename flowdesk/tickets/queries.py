@@ -103,9 +103,10 @@ def ticket_actions(user: AbstractBaseUser, ticket: Ticket) -> list[str]:
     if running and (ticket.requester_id == user.pk or following):
         actions.append("urge")
     defn = ticket.version.definition
-    if engine.can_withdraw(defn, ticket.state, engine_context(ticket), user.get_username()):
+    context = engine_context(ticket)
+    if engine.can_withdraw(defn, ticket.state, context, user.get_username()):
         actions.append("withdraw")
-    if is_manager(ticket, user):
+    if is_manager(ticket, user, context.service_owners):
         if running:
             actions.append("suspend")
         if ticket.status == Ticket.Status.SUSPENDED:
@@ -127,9 +128,11 @@ class Snapshot:
     values: dict
 
 
-def snapshots(ticket: Ticket) -> list[Snapshot]:
+def snapshots(ticket: Ticket, events: list[Event] | None = None) -> list[Snapshot]:
+    """`events`: the ticket's `history` when the caller has it already (no query then)."""
     defn = ticket.version.definition
-    events = ticket.events.filter(kind__in=VALUE_EVENTS).select_related("actor").order_by("seq")
+    if events is None:
+        events = list(history(ticket).filter(kind__in=VALUE_EVENTS))
     return [
         Snapshot(
             node=event.node_id,
@@ -140,14 +143,19 @@ def snapshots(ticket: Ticket) -> list[Snapshot]:
             values=event.data.get("values", {}),
         )
         for event in events
+        if event.kind in VALUE_EVENTS
     ]
 
 
-def end_reason(ticket: Ticket) -> str | None:
-    """Why the ticket ended ("finished", "rejected at coordinate", ...), None while open."""
+def end_reason(ticket: Ticket, events: list[Event] | None = None) -> str | None:
+    """Why the ticket ended ("finished", "rejected at coordinate", ...), None while open.
+    `events`: the ticket's `history` when the caller has it already (no query then)."""
     if not ticket.is_ended:
         return None
-    event = ticket.events.filter(kind="ended").order_by("-seq").first()
+    if events is None:
+        event = ticket.events.filter(kind="ended").order_by("-seq").first()
+    else:
+        event = next((e for e in reversed(events) if e.kind == "ended"), None)
     return event.data.get("reason") if event else None
 
 

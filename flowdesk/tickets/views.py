@@ -43,15 +43,16 @@ MENU_TYPES = {
     "incidents": "incident",
     "problems": "problem",
 }
+# By creation through the id (ids grow with creation time): the list indexes end with it.
 SORTS = {
-    "-created": "-created_at",
-    "created": "created_at",
-    "-updated": "-updated_at",
-    "updated": "updated_at",
-    "sn": "sn",
-    "-sn": "-sn",
-    "title": "title",
-    "-title": "-title",
+    "-created": ("-pk",),
+    "created": ("pk",),
+    "-updated": ("-updated_at", "-pk"),
+    "updated": ("updated_at", "-pk"),
+    "sn": ("sn", "-pk"),
+    "-sn": ("-sn", "-pk"),
+    "title": ("title", "-pk"),
+    "-title": ("-title", "-pk"),
 }
 
 
@@ -80,7 +81,7 @@ def ticket_table(request: HttpRequest, fixed: dict[str, str]) -> dict:
     )
     filterset = TicketFilterSet(_filter_data(request, fixed), queryset=tickets, request=request)
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "-created"
-    rows = filterset.qs.order_by(SORTS[sort], "-pk") if filterset.is_valid() else tickets.none()
+    rows = filterset.qs.order_by(*SORTS[sort]) if filterset.is_valid() else tickets.none()
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -158,7 +159,8 @@ def _files(ticket: Ticket, snapshots: list[queries.Snapshot]) -> dict[str, Attac
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> dict:
     defn = ticket.version.definition
-    snapshots = queries.snapshots(ticket)
+    events = list(queries.history(ticket).select_related("actor__profile"))
+    snapshots = queries.snapshots(ticket, events)
     return {
         "ticket": ticket,
         "defn": defn,
@@ -167,9 +169,9 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepF
         "ticket_actions": queries.ticket_actions(request.user, ticket),
         "snapshots": snapshots,
         "files": _files(ticket, snapshots),
-        "events": queries.history(ticket).select_related("actor__profile"),
+        "events": events,
         "steps": queries.current_steps(ticket),
-        "end_reason": queries.end_reason(ticket),
+        "end_reason": queries.end_reason(ticket, events),
         "diagram": build_diagram(defn, ticket.state, ticket.status),
     }
 
@@ -197,15 +199,16 @@ def ticket_detail(request: HttpRequest, sn: str) -> HttpResponse:
 @login_required
 def ticket_print(request: HttpRequest, sn: str) -> HttpResponse:
     ticket = access_ticket(request.user, sn)
-    snapshots = queries.snapshots(ticket)
+    events = list(queries.history(ticket).select_related("actor__profile"))
+    snapshots = queries.snapshots(ticket, events)
     context = {
         "ticket": ticket,
         "defn": ticket.version.definition,
         "snapshots": snapshots,
         "files": _files(ticket, snapshots),
-        "events": queries.history(ticket).select_related("actor__profile"),
+        "events": events,
         "diagram": build_diagram(ticket.version.definition, ticket.state, ticket.status),
-        "end_reason": queries.end_reason(ticket),
+        "end_reason": queries.end_reason(ticket, events),
         "printed_at": timezone.now(),
     }
     return render(request, "tickets/ticket_print.html", context)
