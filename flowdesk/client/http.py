@@ -12,6 +12,9 @@ import httpx
 
 # Lets the server tell the command-line client's calls apart (and see its version).
 USER_AGENT = f"flowdesk-cli/{version('flowdesk')}"
+# Submitting and acting answer the brief ticket unless asked; the commands show the whole one
+# (its fields and open tasks, and as it is with --output json).
+WHOLE_TICKET = {"expand": "ticket"}
 
 
 class ApiError(Exception):
@@ -77,6 +80,7 @@ class Client:
         return self.request(
             "POST",
             "/api/v1/tickets/",
+            params=WHOLE_TICKET,
             json=payload,
             headers={"Idempotency-Key": idempotency_key},
             attempts=3,
@@ -105,7 +109,9 @@ class Client:
         body = {"fields": fields, "comment": comment}
         if override_reason is not None:
             body["override_reason"] = override_reason
-        return self.request("POST", f"/api/v1/tasks/{task_id}/{action}/", json=body)
+        return self.request(
+            "POST", f"/api/v1/tasks/{task_id}/{action}/", params=WHOLE_TICKET, json=body
+        )
 
     def upload(self, path: Path) -> dict:
         """Store a file on the server; the answer's `id` goes in an attachment field."""

@@ -13,8 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
-from django.db import transaction
-from django.db.models import F, Max
+from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from flowdesk import engine
@@ -135,12 +135,18 @@ def _ticket_header_errors(defn: engine.Definition, title: str, business: Busines
 
 
 def _next_serial(prefix: str, now: datetime) -> str:
-    """CRQ20261127000001: prefix, local date, per-day sequence (the counter row is locked by
-    the update until the transaction commits, so concurrent submits never share a number)."""
+    """CRQ20261127000001: prefix, local date, per-day sequence. One statement creates or bumps
+    the day's counter and reads it back; its row stays locked until the transaction commits,
+    so concurrent submits never share a number."""
     day = timezone.localdate(now)
-    counter, _ = SerialCounter.objects.get_or_create(prefix=prefix, day=day)
-    SerialCounter.objects.filter(pk=counter.pk).update(value=F("value") + 1)
-    value = SerialCounter.objects.values_list("value", flat=True).get(pk=counter.pk)
+    table = connection.ops.quote_name(SerialCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, day, value) VALUES (%s, %s, 1) "
+            f"ON CONFLICT (prefix, day) DO UPDATE SET value = {table}.value + 1 RETURNING value",
+            [prefix, day],
+        )
+        (value,) = cursor.fetchone()
     return f"{prefix}{day:%Y%m%d}{value:06d}"
 
 
@@ -384,7 +390,7 @@ def _act_on_task(
             actor=actor,
             kind=kind,
             node=task.node_id,
-            task_key=task.key,
+            task=task,
             comment=comment,
             source=source,
             extra=extra,
@@ -411,9 +417,10 @@ def _separation_override(
 
 
 def _lock_task(task: Task) -> tuple[Ticket, Task]:
-    """Lock the ticket, then read the task again: a concurrent action may have closed it."""
+    """Lock the ticket, then read the task again: a concurrent action may have closed it.
+    (Its handler and assignee are read only for the refusals that name them.)"""
     ticket = lock_ticket(task.ticket_id)
-    return ticket, Task.objects.select_related("handled_by", "assignee").get(pk=task.pk)
+    return ticket, Task.objects.get(pk=task.pk)
 
 
 def _check_open(ticket: Ticket, task: Task) -> None:

@@ -22,28 +22,53 @@ def set_candidates(task: Task, usernames: Iterable[str], sources: Iterable[dict]
     """Make exactly these users the task's candidates; `sources` are the role operators
     (resolved with the business) that membership changes must keep following."""
     clear_candidates(task)
-    sources = list(sources)
-    roles = dict(Role.objects.filter(key__in={s["role"] for s in sources}).values_list("key", "pk"))
-    businesses = dict(
-        Business.objects.filter(key__in={s.get("business") for s in sources}).values_list(
-            "key", "pk"
-        )
+    usernames = list(usernames)
+    add_participants(
+        task.ticket_id, add_candidates([(task, usernames, sources)], users_by_name(usernames))
     )
+
+
+def add_candidates(
+    tasks: list[tuple[Task, Iterable[str], Iterable[dict]]],
+    users: dict[str, int],
+    *,
+    business: Business | None = None,
+) -> list[int]:
+    """Give tasks that have no candidates yet (just opened) theirs, in a fixed number of queries
+    however many tasks: (task, usernames, sources) each; `users` maps the usernames to ids,
+    `business` (the ticket's) saves looking its key up. Returns the candidates' user ids (the
+    caller adds them to the ticket's participants)."""
+    tasks = [(task, list(names), list(sources)) for task, names, sources in tasks]
+    all_sources = [s for _, _, sources in tasks for s in sources]
+    roles = dict(
+        Role.objects.filter(key__in={s["role"] for s in all_sources}).values_list("key", "pk")
+    )
+    businesses = {business.key: business.pk} if business is not None else {}
+    if unknown := {s.get("business") for s in all_sources} - {None, *businesses}:
+        businesses |= dict(Business.objects.filter(key__in=unknown).values_list("key", "pk"))
     task_sources = TaskSource.objects.bulk_create(
         TaskSource(
             task=task, role_id=roles[s["role"]], business_id=businesses.get(s.get("business"))
         )
+        for task, _, sources in tasks
         for s in sources
         if s["role"] in roles
     )
-    from_roles = set(
-        RoleMembership.objects.filter(_any_source(task_sources)).values_list("user_id", flat=True)
+    members = list(
+        RoleMembership.objects.filter(_any_source(task_sources)).values_list(
+            "role_id", "business_id", "user_id"
+        )
     )
-    user_ids = list(users_by_name(usernames).values())
-    TaskCandidate.objects.bulk_create(
-        TaskCandidate(task=task, user_id=uid, fixed=uid not in from_roles) for uid in user_ids
-    )
-    add_participants(task.ticket_id, user_ids)
+    candidates = []
+    for task, names, _ in tasks:
+        granting = {(s.role_id, s.business_id) for s in task_sources if s.task_id == task.pk}
+        from_roles = {user for role, business, user in members if (role, business) in granting}
+        ids = [users[name] for name in dict.fromkeys(names) if name in users]
+        candidates += [
+            TaskCandidate(task=task, user_id=uid, fixed=uid not in from_roles) for uid in ids
+        ]
+    TaskCandidate.objects.bulk_create(candidates)
+    return [c.user_id for c in candidates]
 
 
 def _any_source(sources: Iterable[TaskSource]) -> Q:

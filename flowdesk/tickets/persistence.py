@@ -3,7 +3,6 @@ history events. Shared by the actions in actions.py; nothing here checks permiss
 
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Max
 from django.utils import timezone
@@ -12,7 +11,12 @@ from flowdesk import engine
 from flowdesk.audit.recording import lock_chain, record_ticket_events
 from flowdesk.catalog.models import Service
 from flowdesk.directory.resolver import DjangoDirectory
-from flowdesk.tickets.candidates import add_participants, clear_candidates, set_candidates
+from flowdesk.tickets.candidates import (
+    add_candidates,
+    add_participants,
+    clear_candidates,
+    users_by_name,
+)
 from flowdesk.tickets.models import Event, Task, Ticket
 from flowdesk.tickets.signals import ticket_events
 
@@ -56,6 +60,7 @@ def record_result(
     actor: User | None,
     kind: str,
     node: str = "",
+    task: Task | None = None,
     task_key: int | None = None,
     comment: str = "",
     source: str,
@@ -63,17 +68,21 @@ def record_result(
 ) -> None:
     """Persist what the engine decided: state, tasks, candidates and the history events.
 
-    `actor` None: the system acted (a timer fired, an automation call answered)."""
+    `actor` None: the system acted (a timer fired, an automation call answered). `task`: the
+    task acted on, as read under the ticket lock (saves reading it again to close it)."""
+    if task is not None:
+        task_key = task.key
     data: dict = {"source": source, **(extra or {})}
     if comment:
         data["comment"] = comment
     events = [(kind, actor, node, task_key, data)]
-    users = _effect_users(result.effects)
+    users = _effect_users(result.effects, actor)
+    opened: dict[int, tuple[Task, engine.TaskOpened]] = {}
     for effect in result.effects:
         if isinstance(effect, engine.NodeCompleted) and effect.node == node:
             data["values"], data["changes"] = effect.values, effect.changes
         elif isinstance(effect, engine.TaskOpened):
-            _open_task(ticket, effect, users)
+            opened[effect.task] = (_open_task(ticket, effect, users), effect)
             events.append(
                 (
                     "assigned",
@@ -87,7 +96,13 @@ def record_result(
                 )
             )
         elif isinstance(effect, engine.TaskClosed):
-            _close_task(ticket, effect, users)
+            if effect.task in opened:  # opened by this same result: no candidate rows yet
+                _close_task(opened.pop(effect.task)[0], effect, users)
+            else:
+                acted_on = task if task is not None and task.key == effect.task else None
+                closing = acted_on or Task.objects.get(ticket=ticket, key=effect.task)
+                _close_task(closing, effect, users)
+                clear_candidates(closing)
         elif isinstance(effect, engine.NodeSkipped):
             events.append(("skipped", None, effect.node, None, {"reason": effect.reason}))
         elif isinstance(effect, engine.ApprovalDecided):
@@ -105,6 +120,12 @@ def record_result(
                     },
                 )
             )
+    # Candidates of the tasks still open, all at once: role and business keys resolved once.
+    participants = add_candidates(
+        [(t, effect.candidates, effect.sources) for t, effect in opened.values()],
+        users,
+        business=ticket.business,
+    )
     ticket.state = result.state
     ticket.status = result.state["status"]
     fields = ["state", "status", "updated_at"]
@@ -112,38 +133,37 @@ def record_result(
         ticket.ended_at = timezone.now()
         fields.append("ended_at")
     ticket.save(update_fields=fields)
-    if actor is not None:
-        add_participants(ticket.pk, [actor.pk])
+    add_participants(ticket.pk, [*([actor.pk] if actor is not None else []), *participants])
     append_events(ticket, events)
 
 
-def _effect_users(effects: list) -> dict[str, User]:
-    names = {getattr(e, "assignee", None) for e in effects} | {
-        getattr(e, "by", None) for e in effects
-    }
-    names.discard(None)
-    return {u.get_username(): u for u in get_user_model().objects.filter(username__in=names)}
+def _effect_users(effects: list, actor: User | None) -> dict[str, int]:
+    """Ids of the users the effects name (assignees, handlers, candidates), in one query."""
+    names = set()
+    for effect in effects:
+        names.update(filter(None, (getattr(effect, "assignee", None), getattr(effect, "by", None))))
+        if isinstance(effect, engine.TaskOpened):
+            names.update(effect.candidates)
+    known = {actor.get_username(): actor.pk} if actor is not None else {}
+    return known | users_by_name(names - set(known))
 
 
-def _open_task(ticket: Ticket, effect: "engine.TaskOpened", users: dict[str, User]) -> None:
-    task = Task.objects.create(
+def _open_task(ticket: Ticket, effect: "engine.TaskOpened", users: dict[str, int]) -> Task:
+    return Task.objects.create(
         ticket=ticket,
         key=effect.task,
         node_id=effect.node,
-        assignee=users.get(effect.assignee) if effect.assignee else None,
+        assignee_id=users.get(effect.assignee) if effect.assignee else None,
         claim=effect.claim,
     )
-    set_candidates(task, effect.candidates, effect.sources)
 
 
-def _close_task(ticket: Ticket, effect: "engine.TaskClosed", users: dict[str, User]) -> None:
-    task = Task.objects.get(ticket=ticket, key=effect.task)
+def _close_task(task: Task, effect: "engine.TaskClosed", users: dict[str, int]) -> None:
     task.status = Task.Status.CLOSED
     task.outcome = effect.outcome
-    task.handled_by = users.get(effect.by) if effect.by else None
+    task.handled_by_id = users.get(effect.by) if effect.by else None
     task.closed_at = timezone.now()
     task.save(update_fields=["status", "outcome", "handled_by", "closed_at"])
-    clear_candidates(task)
 
 
 def append_events(ticket: Ticket, events: list[tuple]) -> None:

@@ -60,7 +60,7 @@ def test_upload_refusals_store_nothing(clients, settings):
 
 def submit_with(clients, attachment_id: str):
     return clients.pm_alice.post(
-        "/api/v1/tickets/",
+        "/api/v1/tickets/?expand=ticket",
         {
             "service": "evidence",
             "title": "Rollout",

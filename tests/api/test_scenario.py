@@ -2,14 +2,23 @@
 
 import pytest
 
-from tests.api.conftest import SUBMIT, TEST_FAIL, TEST_PASS, submit, task_on
+from tests.api.conftest import (
+    NEW_TICKET,
+    SUBMIT,
+    TEST_FAIL,
+    TEST_PASS,
+    problem,
+    submit,
+    task_on,
+)
 from tests.packages import FIXED_MD5, FIXED_URL, run_automation
 
 pytestmark = pytest.mark.django_db
 
 
 def act(client, task: dict, verb: str, **body) -> dict:
-    response = client.post(f"/api/v1/tasks/{task['id']}/{verb}/", body)
+    """The whole ticket after the action (the scenario reads its tasks and snapshots)."""
+    response = client.post(f"/api/v1/tasks/{task['id']}/{verb}/?expand=ticket", body)
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -133,3 +142,33 @@ def test_return_transfer_and_ticket_actions(clients, users):
     kinds = [e["kind"] for e in alice.get(f"/api/v1/tickets/{sn}/events/").json()]
     for kind in ("transferred", "returned", "commented", "urged", "suspended", "terminated"):
         assert kind in kinds
+
+
+BRIEF = {"sn", "title", "status", "url", "service", "business", "requester", "created_at",
+         "current_nodes"}  # fmt: skip
+
+
+def test_submit_and_task_actions_answer_the_brief_ticket_unless_asked(
+    clients, django_assert_max_num_queries
+):
+    alice, bob = clients.pm_alice, clients.test_bob
+    created = alice.post("/api/v1/tickets/", {**NEW_TICKET, "fields": SUBMIT})
+    assert created.status_code == 201 and set(created.json()) == BRIEF
+    assert created["Location"] == created.json()["url"]
+    run_automation()
+    (item,) = todo(bob)
+
+    # A mistyped expansion is refused before anything is done.
+    wrong = bob.post(f"/api/v1/tasks/{item['id']}/complete/?expand=tasks", {"fields": TEST_PASS})
+    assert problem(wrong, 400, "invalid")["errors"] == {
+        "expand": ["The only expansion is 'ticket'."]
+    }
+    assert todo(bob) == [item]
+
+    # The brief answer costs no query beyond the action's own.
+    with django_assert_max_num_queries(33):
+        done = bob.post(f"/api/v1/tasks/{item['id']}/complete/", {"fields": TEST_PASS})
+    assert done.status_code == 200 and set(done.json()) == BRIEF
+    assert done.json()["current_nodes"] == [
+        {"id": "coordinate", "name": "Coordinate release resources"}
+    ]

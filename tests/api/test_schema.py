@@ -16,8 +16,9 @@ def test_schema_is_public_and_documents_problems_everywhere(anonymous):
             for status in ("400", "401", "403", "404"):
                 content = responses[status]["content"]
                 assert list(content) == ["application/problem+json"], (method, path, status)
-    task_complete = schema["paths"]["/api/v1/tasks/{id}/complete/"]["post"]["responses"]
-    assert {"200", "409", "422"} <= set(task_complete)
+    task_complete = schema["paths"]["/api/v1/tasks/{id}/complete/"]["post"]
+    assert {"200", "409", "422"} <= set(task_complete["responses"])
+    assert [p["name"] for p in task_complete["parameters"]] == ["expand", "id"]
     create = schema["paths"]["/api/v1/tickets/"]["post"]
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
     ticket_list = schema["paths"]["/api/v1/tickets/"]["get"]

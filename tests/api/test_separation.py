@@ -99,7 +99,7 @@ def test_an_admin_override_with_a_reason_is_done_and_audited(clients, release):
         {"fields": {"release_summary": "Rolled out"}, "override_reason": "Carol is ill"},
     )
     assert response.status_code == 200, response.content
-    assert [t["node"] for t in response.json()["tasks"]] == ["qc_review"]
+    assert [n["id"] for n in response.json()["current_nodes"]] == ["qc_review"]
     override = {"by": "admin", "reason": "Carol is ill", "rule": RULE}
     history = clients.admin.get(f"/api/v1/tickets/{sn}/events/").json()
     events = history["results"] if isinstance(history, dict) else history

@@ -69,6 +69,7 @@ def test_create_sends_the_fields_with_an_idempotency_key_and_prints_the_serial_n
     assert run.out == f"{SN}\n"
     (request,) = server.requests
     assert (request.method, request.url.path) == ("POST", "/api/v1/tickets/")
+    assert request.url.params["expand"] == "ticket"  # the whole ticket, as --output json shows
     assert len(request.headers["Idempotency-Key"]) == 36  # a fresh UUID: retries are safe
     assert json.loads(request.content) == {
         "service": "app-release",
@@ -210,6 +211,7 @@ def test_task_complete_posts_to_the_callers_task_at_the_node(monkeypatch):
     listing, action = server.requests
     assert listing.url.params["ticket"] == SN and listing.url.params["todo"] == "1"
     assert (action.method, action.url.path) == ("POST", "/api/v1/tasks/9/complete/")
+    assert action.url.params["expand"] == "ticket"
     assert json.loads(action.content) == {
         "fields": {"release_summary": "Done"},
         "comment": "at 02:00",

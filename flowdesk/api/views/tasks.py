@@ -13,7 +13,7 @@ from flowdesk.api.filtersets import TaskFilterSet
 from flowdesk.api.pagination import OldestFirstPagination
 from flowdesk.api.serializers import tickets as ser
 from flowdesk.api.views.base import ApiViewSet
-from flowdesk.api.views.tickets import ACTED
+from flowdesk.api.views.tickets import EXPAND, TASK_ACTED, render_acted, wants_ticket
 from flowdesk.engine import InvalidValues
 from flowdesk.tickets import actions
 from flowdesk.tickets.access import access_task
@@ -49,8 +49,13 @@ class TaskViewSet(ApiViewSet):
     def get_object(self) -> Task:
         return access_task(self.caller, int(self.kwargs["pk"]))
 
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST":
+            wants_ticket(request)  # a mistyped `expand` is refused before the action runs
+
     def render(self, ticket: Ticket) -> Response:
-        return Response(ser.TicketSerializer(ticket, context=self.get_serializer_context()).data)
+        return render_acted(self, ticket, whole=wants_ticket(self.request))
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -79,24 +84,40 @@ class TaskViewSet(ApiViewSet):
         return Response(ser.TaskSerializer(task, context=self.get_serializer_context()).data)
 
     @extend_schema(
-        summary="Fill in and complete", request=ser.TaskValuesSerializer, responses=ACTED
+        summary="Fill in and complete",
+        request=ser.TaskValuesSerializer,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
     )
     @action(detail=True, methods=["post"])
     def complete(self, request: Request, pk: str) -> Response:
         return self.decide(actions.do_complete_task)
 
-    @extend_schema(summary="Approve", request=ser.TaskValuesSerializer, responses=ACTED)
+    @extend_schema(
+        summary="Approve",
+        request=ser.TaskValuesSerializer,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str) -> Response:
         return self.decide(actions.do_approve_task)
 
-    @extend_schema(summary="Reject", request=ser.TaskValuesSerializer, responses=ACTED)
+    @extend_schema(
+        summary="Reject",
+        request=ser.TaskValuesSerializer,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str) -> Response:
         return self.decide(actions.do_reject_task)
 
     @extend_schema(
-        summary="Send back to an earlier step", request=ser.ReturnSerializer, responses=ACTED
+        summary="Send back to an earlier step",
+        request=ser.ReturnSerializer,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
     )
     @action(detail=True, methods=["post"], url_path="return", url_name="return")
     def return_(self, request: Request, pk: str) -> Response:
@@ -112,7 +133,10 @@ class TaskViewSet(ApiViewSet):
         )
 
     @extend_schema(
-        summary="Hand over to another person", request=ser.TransferSerializer, responses=ACTED
+        summary="Hand over to another person",
+        request=ser.TransferSerializer,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
     )
     @action(detail=True, methods=["post"])
     def transfer(self, request: Request, pk: str) -> Response:
@@ -134,7 +158,12 @@ class TaskViewSet(ApiViewSet):
             ) from exc
         return self.render(ticket)
 
-    @extend_schema(summary="Claim a 'claim first' task", request=None, responses=ACTED)
+    @extend_schema(
+        summary="Claim a 'claim first' task",
+        request=None,
+        parameters=[EXPAND],
+        responses=TASK_ACTED,
+    )
     @action(detail=True, methods=["post"])
     def claim(self, request: Request, pk: str) -> Response:
         task = self.get_object()

@@ -2,7 +2,12 @@
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,6 +36,40 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     "first created (status 200) instead of creating another. At most 200 characters.",
 )
 MAX_IDEMPOTENCY_KEY = 200
+# Submitting and the task actions answer the brief ticket: rendering the whole one (open tasks
+# with the caller's actions, snapshots, ticket actions) costs about as much as the action
+# itself (docs/benchmarks.md); `?expand=ticket` asks for it.
+EXPAND = OpenApiParameter(
+    "expand",
+    OpenApiTypes.STR,
+    enum=["ticket"],
+    description="`ticket`: answer with the whole ticket (as `GET /tickets/{sn}/`) instead of "
+    "the brief one.",
+)
+BRIEF = OpenApiResponse(
+    ser.TicketBriefSerializer,
+    description="The brief ticket; with `expand=ticket` the whole ticket (`Ticket`).",
+)
+TASK_ACTED = {200: BRIEF, **problem_responses([409, 422])}
+
+
+def wants_ticket(request: Request) -> bool:
+    """Whether the caller asked for the whole ticket (`?expand=ticket`); checked before the
+    action runs, so a mistyped expansion changes nothing."""
+    expand = request.query_params.get("expand")
+    if expand not in (None, "ticket"):
+        raise exceptions.ValidationError({"expand": ["The only expansion is 'ticket'."]})
+    return expand == "ticket"
+
+
+def render_acted(
+    view: ApiViewSet, ticket: Ticket, *, whole: bool, status_code: int = 200
+) -> Response:
+    """The answer to submitting or acting on a task: the brief ticket, or the whole one."""
+    serializer = ser.TicketSerializer if whole else ser.TicketBriefSerializer
+    return Response(
+        serializer(ticket, context=view.get_serializer_context()).data, status=status_code
+    )
 
 
 @extend_schema_view(
@@ -54,9 +93,8 @@ class TicketViewSet(ApiViewSet):
     def get_object(self) -> Ticket:
         return access_ticket(self.caller, self.kwargs["sn"])
 
-    def render(self, ticket: Ticket, status_code: int = 200) -> Response:
-        body = ser.TicketSerializer(ticket, context=self.get_serializer_context()).data
-        return Response(body, status=status_code)
+    def render(self, ticket: Ticket) -> Response:
+        return render_acted(self, ticket, whole=True)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -69,15 +107,11 @@ class TicketViewSet(ApiViewSet):
     @extend_schema(
         summary="Submit a ticket",
         request=ser.TicketCreateSerializer,
-        parameters=[IDEMPOTENCY_KEY],
-        responses={
-            201: ser.TicketSerializer,
-            200: ser.TicketSerializer,
-            **problem_responses([409, 422]),
-        },
+        parameters=[IDEMPOTENCY_KEY, EXPAND],
+        responses={201: BRIEF, 200: BRIEF, **problem_responses([409, 422])},
     )
     def create(self, request: Request) -> Response:
-        body = self.parse(ser.TicketCreateSerializer)
+        whole, body = wants_ticket(request), self.parse(ser.TicketCreateSerializer)
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and (len(key) > MAX_IDEMPOTENCY_KEY or "\x00" in key):
             raise exceptions.ValidationError(
@@ -101,7 +135,12 @@ class TicketViewSet(ApiViewSet):
             business=business,
             source=self.source,
         )
-        response = self.render(ticket, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = render_acted(
+            self,
+            ticket,
+            whole=whole,
+            status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
         response["Location"] = ser.ticket_url(request, ticket.sn)
         return response
 
