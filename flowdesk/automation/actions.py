@@ -45,7 +45,9 @@ class RunClosed(engine.EngineError):
 # --- starting ---------------------------------------------------------------------------------
 
 
-def on_ticket_events(sender: object, *, ticket: Ticket, events: list[Event], **_: object) -> None:
+def on_ticket_events(
+    sender: object, *, ticket: Ticket, events: list[Event], closed: list[Task], **_: object
+) -> None:
     """In the action's transaction: a run for every automation step the action opened, and
     runs whose step was closed otherwise (the ticket ended, went back) are cancelled."""
     defn = ticket.version.definition
@@ -55,9 +57,10 @@ def on_ticket_events(sender: object, *, ticket: Ticket, events: list[Event], **_
     for event in events:
         if event.kind == "assigned" and event.node_id in automated:
             _start_run(ticket, Task.objects.get(ticket=ticket, key=event.task_key), attempt=1)
-    AutomationRun.objects.filter(
-        ticket=ticket, status__in=AutomationRun.OPEN, task__status=Task.Status.CLOSED
-    ).update(status=Status.CANCELLED, finished_at=timezone.now(), leased_until=None, pending=None)
+    if stopped := [task for task in closed if task.node_id in automated]:
+        AutomationRun.objects.filter(task__in=stopped, status__in=AutomationRun.OPEN).update(
+            status=Status.CANCELLED, finished_at=timezone.now(), leased_until=None, pending=None
+        )
 
 
 def _start_run(ticket: Ticket, task: Task, *, attempt: int) -> AutomationRun:

@@ -75,6 +75,11 @@ def _timed(defn: engine.Definition, node: engine.Node) -> bool:
     return bool(node.sla or node.timer or remind_every(defn, node))
 
 
+def is_timed(defn: engine.Definition, node_id: str) -> bool:
+    """Whether a step of this node can have timers (an SLA, a timer node, reminders)."""
+    return _timed(defn, defn.node(node_id))
+
+
 def _calendar_names(node: engine.Node) -> list[str]:
     return [option.calendar for option in (node.sla, node.timer) if option and option.calendar]
 
@@ -167,8 +172,8 @@ def _fixed_moment(defn: engine.Definition, timer: Timer) -> bool:
     return timer.kind == Kind.TIMER_NODE and bool(node and node.timer and node.timer.until_field)
 
 
-def cancel_closed(ticket: Ticket) -> None:
-    """Cancel the live timers of the ticket's steps that have closed (one UPDATE)."""
-    Timer.objects.live().filter(ticket=ticket, task__status=Task.Status.CLOSED).update(
+def cancel_timers(tasks: list[Task]) -> None:
+    """Cancel the live timers of these (closed) steps (one UPDATE)."""
+    Timer.objects.live().filter(task__in=tasks).update(
         status=Timer.Status.CANCELLED, remaining_seconds=None
     )

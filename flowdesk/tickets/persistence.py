@@ -1,6 +1,7 @@
 """How the engine's answers become rows: the ticket lock, the state, tasks, candidates and the
 history events. Shared by the actions in actions.py; nothing here checks permissions."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -78,6 +79,7 @@ def record_result(
     events = [(kind, actor, node, task_key, data)]
     users = _effect_users(result.effects, actor)
     opened: dict[int, tuple[Task, engine.TaskOpened]] = {}
+    closed: list[Task] = []
     for effect in result.effects:
         if isinstance(effect, engine.NodeCompleted) and effect.node == node:
             data["values"], data["changes"] = effect.values, effect.changes
@@ -97,12 +99,14 @@ def record_result(
             )
         elif isinstance(effect, engine.TaskClosed):
             if effect.task in opened:  # opened by this same result: no candidate rows yet
-                _close_task(opened.pop(effect.task)[0], effect, users)
+                closing = opened.pop(effect.task)[0]
+                _close_task(closing, effect, users)
             else:
                 acted_on = task if task is not None and task.key == effect.task else None
                 closing = acted_on or Task.objects.get(ticket=ticket, key=effect.task)
                 _close_task(closing, effect, users)
                 clear_candidates(closing)
+            closed.append(closing)
         elif isinstance(effect, engine.NodeSkipped):
             events.append(("skipped", None, effect.node, None, {"reason": effect.reason}))
         elif isinstance(effect, engine.ApprovalDecided):
@@ -134,7 +138,7 @@ def record_result(
         fields.append("ended_at")
     ticket.save(update_fields=fields)
     add_participants(ticket.pk, [*([actor.pk] if actor is not None else []), *participants])
-    append_events(ticket, events)
+    append_events(ticket, events, closed=closed)
 
 
 def _effect_users(effects: list, actor: User | None) -> dict[str, int]:
@@ -166,8 +170,9 @@ def _close_task(task: Task, effect: "engine.TaskClosed", users: dict[str, int]) 
     task.save(update_fields=["status", "outcome", "handled_by", "closed_at"])
 
 
-def append_events(ticket: Ticket, events: list[tuple]) -> None:
-    """Append events after the ticket's last one; the ticket row lock keeps `seq` gap-free."""
+def append_events(ticket: Ticket, events: list[tuple], *, closed: Sequence[Task] = ()) -> None:
+    """Append events after the ticket's last one; the ticket row lock keeps `seq` gap-free.
+    `closed`: the tasks the action closed (steps close without an event of their own)."""
     last = ticket.events.aggregate(seq=Max("seq"))["seq"] or 0
     now = timezone.now()
     created = Event.objects.bulk_create(
@@ -184,7 +189,7 @@ def append_events(ticket: Ticket, events: list[tuple]) -> None:
         for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
     )
     record_ticket_events(ticket, events)
-    ticket_events.send(sender=Ticket, ticket=ticket, events=created)
+    ticket_events.send(sender=Ticket, ticket=ticket, events=created, closed=list(closed))
 
 
 def touch(ticket: Ticket) -> None:
