@@ -88,10 +88,11 @@ def do_submit_ticket(
         # Report the fields' problems in the same answer, so a form shows them all at once.
         raise InvalidValues({**_start_value_errors(defn, context, actor, values), **errors})
     _check_attachments(defn, defn.start, values, actor)
+    sn = _next_serial(SERIAL_PREFIXES[defn.type], now)
     with transaction.atomic(durable=True):
         result = engine.start(defn, context, actor=actor.get_username(), values=values)
         ticket = Ticket.objects.create(
-            sn=_next_serial(SERIAL_PREFIXES[defn.type], now),
+            sn=sn,
             title=title.strip(),
             service=service,
             version=version,
@@ -136,11 +137,12 @@ def _ticket_header_errors(defn: engine.Definition, title: str, business: Busines
 
 def _next_serial(prefix: str, now: datetime) -> str:
     """CRQ20261127000001: prefix, local date, per-day sequence. One statement creates or bumps
-    the day's counter and reads it back; its row stays locked until the transaction commits,
-    so concurrent submits never share a number."""
+    the day's counter and reads it back, in a transaction of its own: concurrent submits never
+    share a number, and the counter row is locked for that statement, not for a whole submit
+    (every submit of the day waited on it). A submit that then fails leaves a gap."""
     day = timezone.localdate(now)
     table = connection.ops.quote_name(SerialCounter._meta.db_table)
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (prefix, day, value) VALUES (%s, %s, 1) "
             f"ON CONFLICT (prefix, day) DO UPDATE SET value = {table}.value + 1 RETURNING value",
