@@ -78,7 +78,8 @@ def record(
 
 
 def append(specs: list[Spec]) -> list[AuditEntry]:
-    """Append entries in order under the chain-head lock (held until the caller commits)."""
+    """Append entries in order under the chain-head lock (held until the caller commits, so
+    callers append as late in their transaction as they can: every other writer waits)."""
     if not transaction.get_connection().in_atomic_block:
         raise TransactionManagementError("Audit entries are recorded inside the action's atomic().")
     head = _lock_head()
@@ -115,15 +116,6 @@ def normalised_json(data: Any) -> str:
     """Canonical JSON of `data` as it reads back (string keys, tuples as lists)."""
     plain = json.loads(json.dumps({} if data is None else data, cls=DjangoJSONEncoder))
     return canonical_json(plain)
-
-
-def lock_chain() -> None:
-    """Take the chain head's lock now rather than at the first entry.
-
-    The lock is held until commit, and lock order prevents deadlocks: an action that will
-    touch task candidates (ticket actions, membership changes) takes the chain lock before
-    them, so no transaction holds candidate rows while waiting for the chain."""
-    _lock_head()
 
 
 def _lock_head() -> ChainHead:

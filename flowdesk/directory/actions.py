@@ -20,8 +20,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.transaction import TransactionManagementError
 
-from flowdesk.audit.recording import lock_chain, record_directory_event
+from flowdesk.audit.recording import record_directory_event
 from flowdesk.directory.access import ADMIN_GROUPS, forget_admin_groups, is_flowdesk_admin
+from flowdesk.directory.locks import hold_directory_exclusive
 from flowdesk.directory.models import Business, Profile, Role, RoleMembership, get_profile
 
 User = get_user_model()
@@ -147,7 +148,7 @@ def _membership_changed(
 ) -> None:
     from flowdesk.tickets.candidates import membership_changed
 
-    lock_chain()  # before the candidate rows, as ticket actions do (no deadlock)
+    hold_directory_exclusive()  # before the candidates and the audit entry (locks.py)
     membership_changed(role=role, business=business, user=user, added=added)
     where = {"business": business.key} if business is not None else {}
     _audit(

@@ -27,6 +27,7 @@ from flowdesk.directory.forms import (
     RoleMembershipForm,
     RoleMembershipFormSet,
 )
+from flowdesk.directory.locks import hold_directory_exclusive
 from flowdesk.directory.models import Business, Profile, Role, RoleMembership
 
 User = get_user_model()
@@ -95,6 +96,7 @@ class RoleAdmin(FlowdeskAdminOnly, admin.ModelAdmin):
         return ["key"] if obj else []
 
     def save_model(self, request: HttpRequest, obj: Role, form: object, change: bool) -> None:
+        hold_directory_exclusive()  # the member rows follow, after this audit entry (locks.py)
         saved, _changes = do_save_role_nested(
             obj.key, kind=obj.kind, name=obj.name, name_zh=obj.name_zh, actor=request.user
         )

@@ -28,6 +28,7 @@ from flowdesk.directory.actions import (
     validate_fields,
     validate_user_fields,
 )
+from flowdesk.directory.locks import hold_directory_exclusive
 from flowdesk.directory.models import Business, Profile, Role
 
 User = get_user_model()
@@ -492,6 +493,7 @@ def _business_keys(data: DirectoryData) -> set[str]:
 
 def apply_directory(data: DirectoryData, *, actor: Actor) -> Report:
     """Make the database match a checked file; call inside a transaction."""
+    hold_directory_exclusive()  # memberships change after other entries (locks.py)
     report = Report()
     businesses = {b.key: b for b in Business.objects.filter(key__in=_business_keys(data))}
     for key, entry in sorted(data.businesses.items()):

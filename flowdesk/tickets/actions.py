@@ -21,6 +21,7 @@ from flowdesk import engine
 from flowdesk.catalog.access import can_see_service
 from flowdesk.catalog.models import Service
 from flowdesk.directory.access import is_flowdesk_admin
+from flowdesk.directory.locks import hold_directory_shared
 from flowdesk.directory.models import Business
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.engine import InvalidValues, NotAllowed, TaskNotOpen
@@ -90,6 +91,7 @@ def do_submit_ticket(
     _check_attachments(defn, defn.start, values, actor)
     sn = _next_serial(SERIAL_PREFIXES[defn.type], now)
     with transaction.atomic(durable=True):
+        hold_directory_shared()  # the engine reads memberships for the steps it opens
         result = engine.start(defn, context, actor=actor.get_username(), values=values)
         ticket = Ticket.objects.create(
             sn=sn,

@@ -9,8 +9,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from flowdesk import engine
-from flowdesk.audit.recording import lock_chain, record_ticket_events
+from flowdesk.audit.recording import record_ticket_events
 from flowdesk.catalog.models import Service
+from flowdesk.directory.locks import hold_directory_shared
 from flowdesk.directory.resolver import DjangoDirectory
 from flowdesk.tickets.candidates import (
     add_candidates,
@@ -29,13 +30,18 @@ def iso(moment: datetime) -> str:
 
 
 def lock_ticket(pk: int) -> Ticket:
-    """Lock the ticket, then the audit chain (see lock_chain for why in this order)."""
+    """Lock the ticket, then the directory, shared (flowdesk.directory.locks: the lock order).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: rows that merely point at the ticket (a membership
+    change adding the new member as a participant) need not wait for this action – with FOR
+    UPDATE such an insert, made under the directory lock, would wait for a ticket action that
+    waits for the directory lock."""
     ticket = (
-        Ticket.objects.select_for_update(of=("self",))
+        Ticket.objects.select_for_update(of=("self",), no_key=True)
         .select_related("version", "service", "business", "requester")
         .get(pk=pk)
     )
-    lock_chain()
+    hold_directory_shared()
     return ticket
 
 
@@ -188,8 +194,9 @@ def append_events(ticket: Ticket, events: list[tuple], *, closed: Sequence[Task]
         )
         for i, (kind, actor, node, task_key, data) in enumerate(events, start=1)
     )
-    record_ticket_events(ticket, events)
     ticket_events.send(sender=Ticket, ticket=ticket, events=created, closed=list(closed))
+    # Last: the audit chain stays locked from here to the commit, one action at a time.
+    record_ticket_events(ticket, events)
 
 
 def touch(ticket: Ticket) -> None:

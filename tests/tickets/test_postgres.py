@@ -71,6 +71,35 @@ def test_concurrent_submissions_get_distinct_consecutive_serials(release_service
     assert numbers == list(range(numbers[0], numbers[0] + THREADS))
 
 
+def test_membership_changes_during_ticket_actions_leave_every_candidate_right(
+    release_service, users
+):
+    """Testers complete their steps (closing test tasks, opening ops tasks) while a tester and
+    an ops person join their roles: the new ops member is a candidate of every ops task, and
+    no closed task keeps a candidate (flowdesk/directory/locks.py orders the two)."""
+    test, ops = Role.objects.get(key="test"), Role.objects.get(key="ops")
+    game_a = Business.objects.get(key="game-a")
+    bob = users.test_bob
+    tickets = [submit(release_service, users.pm_alice) for _ in range(THREADS - 2)]
+    tester, _ = do_save_user("test_new", email="test_new@example.com", actor=None)
+    operator, _ = do_save_user("ops_new", email="ops_new@example.com", actor=None)
+
+    def work(item):
+        if item == "tester joins":
+            return do_add_role_member(test, tester, business=game_a, actor=None)
+        if item == "operator joins":
+            return do_add_role_member(ops, operator, business=game_a, actor=None)
+        return actions.do_complete_task(todo(bob, item), actor=bob, values=TEST_PASS)
+
+    run_together(work, [*tickets, "tester joins", "operator joins"])
+
+    ops_tasks = Task.objects.filter(node_id="coordinate", status=Task.Status.OPEN)
+    assert ops_tasks.count() == len(tickets)
+    assert {task.ticket_id for task in open_tasks_for(operator)} == {t.pk for t in tickets}
+    assert not TaskCandidate.objects.filter(task__status=Task.Status.CLOSED).exists()
+    assert not open_tasks_for(tester).exists()
+
+
 def test_todo_query_uses_an_index(release_service, users):
     """Many users and candidates: finding one user's open tasks must not scan the table."""
     ticket = submit(release_service, users.pm_alice)
