@@ -37,6 +37,7 @@ from bench.common import (
     ROOT,
     STEPS,
     bench_database,
+    cpu_seconds,
     load_people,
     log,
     package_server,
@@ -274,6 +275,33 @@ def tokens(teams: list[dict]) -> tuple[list[dict], str]:
 # --- the report ----------------------------------------------------------------------------------
 
 
+REQUEST_KINDS = ("floor", "action", "read", "poll")  # every request a phase sends, by latency row
+
+
+def cpu_rows(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], dict]:
+    """Where the CPU went: per request of each phase, and per action with the to-do reads that
+    come with it (the share of the server an action takes, which bounds the throughput ratio)."""
+    rows, data = [], {}
+    for users in USERS:
+        spent, per = {}, {}
+        for kind in ("floor", "action"):
+            runs = results[(kind, users)]
+            cpu = {name: sum(r["cpu"][name] for r in runs) * 1000 for name in runs[0]["cpu"]}
+            counts = {k: sum(len(r["latency"][k]) for r in runs) for k in REQUEST_KINDS}
+            requests = sum(counts.values())
+            spent[kind] = {"cpu_ms": cpu, "requests": counts}
+            per[kind] = cpu["web"] / (counts["floor"] if kind == "floor" else counts["action"])
+            rows.append([
+                users, kind, requests, cpu["web"] / requests,
+                per[kind] if kind == "action" else "",
+                cpu["worker"] / counts["action"] if kind == "action" else "",
+                cpu["load"] / requests,
+                f"{per['floor'] / per['action']:.0%}" if kind == "action" else "",
+            ])  # fmt: skip
+        data[users] = {**spent, "web_cpu_ratio": per["floor"] / per["action"]}
+    return rows, data
+
+
 def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], dict]:
     rows, data = [], {}
     for users in USERS:
@@ -326,18 +354,33 @@ def summarise(results: dict[tuple[str, int], list[dict]]) -> tuple[list[list], d
 
 
 def load(
-    seconds: float, repetitions: int, teams: list[dict], idle: str, submit: dict
+    seconds: float,
+    repetitions: int,
+    teams: list[dict],
+    idle: str,
+    submit: dict,
+    pids: dict[str, list[int]],
 ) -> dict[tuple[str, int], list[dict]]:
-    """The phases, floor and action alternating; each starts once the worker is idle."""
+    """The phases, floor and action alternating; each starts once the worker is idle. Each
+    phase also records the CPU seconds used by each kind of process in `pids`, until the
+    worker has sent what the phase caused."""
     asyncio.run(run_phase("action", 4, 2.0, teams, idle, submit))  # warm up every worker
+    wait_worker_idle()
     results: dict[tuple[str, int], list[dict]] = {}
     for _ in range(repetitions):
         for users in USERS:
             for kind in ("floor", "action"):
-                wait_worker_idle()
+                before = cpu_by_kind(pids)
                 outcome = asyncio.run(run_phase(kind, users, seconds, teams, idle, submit))
+                wait_worker_idle()
+                after = cpu_by_kind(pids)
+                outcome["cpu"] = {name: after[name] - before[name] for name in pids}
                 results.setdefault((kind, users), []).append(outcome)
     return results
+
+
+def cpu_by_kind(pids: dict[str, list[int]]) -> dict[str, float]:
+    return {name: sum(cpu_seconds(pid) for pid in group) for name, group in pids.items()}
 
 
 def main() -> None:
@@ -365,7 +408,12 @@ def main() -> None:
             try:
                 log(f"{NAME}: gunicorn x{workers}, 1 task worker, {database}, "
                     f"{repetitions} x {USERS} users…")  # fmt: skip
-                results = load(seconds, repetitions, teams, idle, submit)
+                pids = {
+                    "web": worker_pids(server.pid),
+                    "worker": [task_worker.pid],
+                    "load": [os.getpid()],
+                }
+                results = load(seconds, repetitions, teams, idle, submit, pids)
                 memory = {pid: rss_mb(pid) for pid in worker_pids(server.pid)}
                 worker_memory = rss_mb(task_worker.pid)
             finally:
@@ -375,6 +423,7 @@ def main() -> None:
             task_worker.send_signal(signal.SIGTERM)
             task_worker.wait(timeout=60)
     rows, data = summarise(results)
+    cpu_table, cpu = cpu_rows(results)
     worst = max(memory.values())
     tables = [
         table(
@@ -416,6 +465,20 @@ def main() -> None:
             ],
         ),
         table(
+            "HTTP: CPU time per request (ms), by process, in the same phases",
+            [
+                "users",
+                "phase",
+                "requests",
+                "web CPU per request",
+                "web CPU per action, its reads included",
+                "task worker CPU per action",
+                "load generator CPU per request",
+                "floor / action web CPU",
+            ],
+            cpu_table,
+        ),
+        table(
             f"Memory after the load (goal < {MEMORY_GOAL_MB} MB each)",
             ["process", "pid", "VmRSS MB", "goal"],
             [
@@ -433,6 +496,7 @@ def main() -> None:
         "seconds_per_phase": seconds,
         "repetitions": repetitions,
         "users": data,
+        "cpu": cpu,
         "worker_rss_mb": memory,
         "task_worker_rss_mb": worker_memory,
         "memory_met": worst < MEMORY_GOAL_MB,
