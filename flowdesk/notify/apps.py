@@ -14,4 +14,6 @@ class NotifyConfig(AppConfig):
         ticket_events.connect(rules.on_ticket_events, dispatch_uid="notify")
         worker.register_sweep("deliveries", outbox.send_due)
         outbox.register_sender(Delivery.Channel.ENDPOINT, endpoints.send)
-        outbox.register_sender(Delivery.Channel.EMAIL, email.send_email)
+        outbox.register_sender(
+            Delivery.Channel.EMAIL, email.send_email, prepare=email.prepare_emails
+        )

@@ -35,9 +35,20 @@ def build_email(delivery: Delivery, message: Message) -> EmailMultiAlternatives:
     return mail
 
 
+def prepare_emails(batch: list[Delivery]) -> None:
+    """Render a batch's e-mails together, in a fixed number of queries for the whole batch;
+    each delivery keeps its message (or its template's error) for `send_email`."""
+    for delivery, rendered in zip(batch, render_emails(batch), strict=True):
+        delivery.rendered = rendered
+
+
 def send_email(delivery: Delivery) -> str:
-    """Render and send one e-mail delivery; raises when the mail server refuses or is down."""
-    (message,) = render_emails([delivery])
-    mail = build_email(delivery, message)
+    """Send one e-mail delivery, rendered by `prepare_emails` (else now); raises when its
+    template fails or the mail server refuses or is down."""
+    if not hasattr(delivery, "rendered"):
+        prepare_emails([delivery])
+    if isinstance(delivery.rendered, Exception):
+        raise delivery.rendered
+    mail = build_email(delivery, delivery.rendered)
     mail.send()
     return f"accepted for {delivery.address} as {mail.extra_headers['Message-ID']}"

@@ -26,10 +26,15 @@ BATCH = 50
 # channel -> sender; a sender sends one delivery or raises, and returns the receiver's answer.
 Sender = Callable[[Delivery], str]
 SENDERS: dict[str, Sender] = {}
+# channel -> what prepares a batch of its deliveries before they are sent one by one.
+Preparer = Callable[[list[Delivery]], None]
+PREPARERS: dict[str, Preparer] = {}
 
 
-def register_sender(channel: str, sender: Sender) -> None:
+def register_sender(channel: str, sender: Sender, *, prepare: Preparer | None = None) -> None:
     SENDERS[channel] = sender
+    if prepare is not None:
+        PREPARERS[channel] = prepare
 
 
 def lease() -> timedelta:
@@ -117,6 +122,12 @@ def send(delivery: Delivery) -> bool:
 
 def send_batch(batch: list[Delivery]) -> int:
     """Send claimed deliveries one by one; a worker asked to stop hands the rest back."""
+    for channel, prepare in PREPARERS.items():
+        if rows := [row for row in batch if row.channel == channel]:
+            try:
+                prepare(rows)
+            except Exception:  # then each is prepared as it is sent, and fails on its own
+                log.exception("preparing %d %s deliveries failed", len(rows), channel)
     sent = 0
     for index, delivery in enumerate(batch):
         if worker.stopping.is_set():

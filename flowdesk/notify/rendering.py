@@ -150,8 +150,10 @@ def _sample_context(event: str, language: str) -> dict:
 # --- deliveries --------------------------------------------------------------------------------
 
 
-def render_emails(deliveries: list[Delivery]) -> list[Message]:
-    """Each e-mail delivery as its recipient reads it, in a fixed number of queries."""
+def render_emails(deliveries: list[Delivery]) -> list[Message | Exception]:
+    """Each e-mail delivery as its recipient reads it, in a fixed number of queries; a delivery
+    whose template fails on its payload (an admin's edit) gets the error instead, and the others
+    are rendered all the same."""
     prefetch_related_objects(deliveries, "recipient__profile", "ticket__version")
     languages = {delivery.pk: recipient_language(delivery.recipient) for delivery in deliveries}
     edited = NotificationTemplate.objects.filter(
@@ -174,7 +176,10 @@ def render_emails(deliveries: list[Delivery]) -> list[Message]:
             at=delivery.created_at,
         )
         parts = sources(delivery.event, language, rows.get((delivery.event, language)))
-        messages.append(render_sources(parts, context, language))
+        try:
+            messages.append(render_sources(parts, context, language))
+        except Exception as error:  # any failure of an admin's template is this delivery's
+            messages.append(error)
     return messages
 
 

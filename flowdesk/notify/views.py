@@ -182,21 +182,12 @@ def mail_list(request: HttpRequest) -> HttpResponse:
 def _rendered(deliveries: list[Delivery]) -> list[dict]:
     """{delivery, message, error} per e-mail delivery; a template that fails on one delivery's
     payload shows as its error and does not hide the others."""
-    try:
-        shown = render_emails(deliveries)
-    except Exception:  # find which: one by one
-        return [_rendered_one(delivery) for delivery in deliveries]
     return [
-        {"delivery": d, "message": m, "error": ""} for d, m in zip(deliveries, shown, strict=True)
+        {"delivery": d, "message": None, "error": f"{type(m).__name__}: {m}"}
+        if isinstance(m, Exception)
+        else {"delivery": d, "message": m, "error": ""}
+        for d, m in zip(deliveries, render_emails(deliveries), strict=True)
     ]
-
-
-def _rendered_one(delivery: Delivery) -> dict:
-    try:
-        (message,) = render_emails([delivery])
-    except Exception as error:  # an admin's template that fails on this payload
-        return {"delivery": delivery, "message": None, "error": f"{type(error).__name__}: {error}"}
-    return {"delivery": delivery, "message": message, "error": ""}
 
 
 # --- health (for people and for monitoring) ----------------------------------------------------
