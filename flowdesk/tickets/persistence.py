@@ -106,12 +106,11 @@ def record_result(
         elif isinstance(effect, engine.TaskClosed):
             if effect.task in opened:  # opened by this same result: no candidate rows yet
                 closing = opened.pop(effect.task)[0]
-                _close_task(closing, effect, users)
             else:
                 acted_on = task if task is not None and task.key == effect.task else None
                 closing = acted_on or Task.objects.get(ticket=ticket, key=effect.task)
-                _close_task(closing, effect, users)
                 clear_candidates(closing)
+            _close_task(closing, effect, users)
             closed.append(closing)
         elif isinstance(effect, engine.NodeSkipped):
             events.append(("skipped", None, effect.node, None, {"reason": effect.reason}))

@@ -157,22 +157,28 @@ def _files(ticket: Ticket, snapshots: list[queries.Snapshot]) -> dict[str, Attac
     return {str(a.pk): a for a in Attachment.objects.filter(pk__in=ids)}
 
 
-def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> dict:
+def _record_context(ticket: Ticket) -> dict:
+    """What the ticket page and its print view both show, from one read of the history."""
     defn = ticket.version.definition
     events = list(queries.history(ticket).select_related("actor__profile"))
     snapshots = queries.snapshots(ticket, events)
     return {
         "ticket": ticket,
         "defn": defn,
-        "ticket_type": defn.type,
-        "panels": _task_panels(request, ticket, bound),
-        "ticket_actions": queries.ticket_actions(request.user, ticket),
         "snapshots": snapshots,
         "files": _files(ticket, snapshots),
         "events": events,
-        "steps": queries.current_steps(ticket),
         "end_reason": queries.end_reason(ticket, events),
         "diagram": build_diagram(defn, ticket.state, ticket.status),
+    }
+
+
+def _ticket_context(request: HttpRequest, ticket: Ticket, bound: dict[int, StepForm]) -> dict:
+    return _record_context(ticket) | {
+        "ticket_type": ticket.version.definition.type,
+        "panels": _task_panels(request, ticket, bound),
+        "ticket_actions": queries.ticket_actions(request.user, ticket),
+        "steps": queries.current_steps(ticket),
     }
 
 
@@ -198,19 +204,7 @@ def ticket_detail(request: HttpRequest, sn: str) -> HttpResponse:
 
 @login_required
 def ticket_print(request: HttpRequest, sn: str) -> HttpResponse:
-    ticket = access_ticket(request.user, sn)
-    events = list(queries.history(ticket).select_related("actor__profile"))
-    snapshots = queries.snapshots(ticket, events)
-    context = {
-        "ticket": ticket,
-        "defn": ticket.version.definition,
-        "snapshots": snapshots,
-        "files": _files(ticket, snapshots),
-        "events": events,
-        "diagram": build_diagram(ticket.version.definition, ticket.state, ticket.status),
-        "end_reason": queries.end_reason(ticket, events),
-        "printed_at": timezone.now(),
-    }
+    context = _record_context(access_ticket(request.user, sn)) | {"printed_at": timezone.now()}
     return render(request, "tickets/ticket_print.html", context)
 
 
