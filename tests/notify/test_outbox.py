@@ -4,7 +4,10 @@ and reset templates (used by the sender, refused when they do not render), all a
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from flowdesk.audit.models import AuditEntry
@@ -12,10 +15,12 @@ from flowdesk.notify import outbox
 from flowdesk.notify.actions import do_reset_template, do_retry_delivery, do_save_template
 from flowdesk.notify.models import EVENTS, Delivery, NotificationTemplate
 from flowdesk.notify.rendering import default_sources, template_errors
+from flowdesk.notify.rules import notify
 from flowdesk.tickets import actions
 from tests.notify.conftest import TEST_PASS, todo
 
 pytestmark = pytest.mark.django_db
+User = get_user_model()
 
 EDITED = {
     "subject": "Bitte prüfen: {{ serial }}",
@@ -177,3 +182,41 @@ def test_every_event_has_a_default_template_in_every_language(settings):
     for event, _label in EVENTS:
         for language, _name in settings.LANGUAGES:
             assert template_errors(event, language, default_sources(event, language)) == {}
+
+
+def test_a_template_failing_on_one_delivery_of_a_batch_fails_that_delivery_only(
+    smtp, submit, users
+):
+    # The e-mails of a batch are rendered together; the one whose ticket breaks the template
+    # fails on its own, the other is sent in the same sweep.
+    html = '{% if title != "Release server 2.4.1" %}{% include "notify/nope.html" %}{% endif %}'
+    do_save_template("task_opened", "en", **{**EDITED, "html": html}, actor=users.admin)
+    submit("Hotfix 2.4.2")
+    submit("Release server 2.4.1")
+    assert outbox.send_due() == 1
+    failed, sent = Delivery.objects.order_by("pk")
+    assert (failed.status, failed.last_error) == (
+        Delivery.Status.PENDING,
+        "TemplateDoesNotExist: notify/nope.html",
+    )
+    assert sent.status == Delivery.Status.SENT
+    assert [mail["Subject"] for mail in smtp.mails] == [f"Bitte prüfen: {sent.ticket.sn}"]
+
+
+def test_a_batch_of_e_mails_reads_the_same_whatever_its_size(smtp, submit, users):
+    """Rendering a batch costs a fixed number of queries; each e-mail adds only its own two
+    writes (the lease renewed before the send, the outcome after it)."""
+    ticket = submit()
+    outbox.send_due()
+    people = list(
+        User.objects.exclude(email="").order_by("username").values_list("username", flat=True)
+    )
+    assert len(people) >= 6
+
+    def queries_to_send(count: int, key: str) -> int:
+        notify(ticket, "task_opened", people[:count], node="test_confirm", key=key)
+        with CaptureQueriesContext(connection) as queries:
+            assert outbox.send_due() == count
+        return len(queries)
+
+    assert queries_to_send(6, "six") - queries_to_send(2, "two") == 2 * (6 - 2)
