@@ -107,21 +107,27 @@ def test_the_hostile_workflow_has_every_field_type():
     assert {field["type"] for field in FIELDS} == FIELD_TYPES
 
 
+# submit → a step with a hostile name, handled by test_bob → done
+REVIEW = {
+    "nodes": [
+        {
+            "id": "review",
+            "type": "task",
+            "name": f"Review {SCRIPT}",
+            "operators": [{"type": "users", "users": ["test_bob"]}],
+        }
+    ],
+    "transitions": [{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+}
+
+
 @pytest.fixture
 def hostile(demo, users):
     """A service on a workflow with one field of each type, and hostile names and labels."""
     directory = do_save_directory("hostile-dir", name=f"Dir {IMG}", actor=users.admin)
     document = global_workflow(
         "hostile",
-        nodes=[
-            {
-                "id": "review",
-                "type": "task",
-                "name": f"Review {SCRIPT}",
-                "operators": [{"type": "users", "users": ["test_bob"]}],
-            }
-        ],
-        transitions=[{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+        **REVIEW,
         start_fields=[field["key"] for field in FIELDS],
         fields=FIELDS,
         name=f"Hostile {IMG}",

@@ -38,6 +38,7 @@ from tests.security.test_hostile_input import (
     IMG,
     JAVASCRIPT_URLS,
     LONG,
+    REVIEW,
     SCRIPT,
     SQL,
     UNICODE,
@@ -72,15 +73,7 @@ def hostile_workflow() -> dict:
     """submit → review (test_bob) → done; notifications by e-mail and chat; hostile labels."""
     return global_workflow(
         "hostile-notify",
-        nodes=[
-            {
-                "id": "review",
-                "type": "task",
-                "name": f"Review {SCRIPT}",
-                "operators": [{"type": "users", "users": ["test_bob"]}],
-            }
-        ],
-        transitions=[{"from": "submit", "to": "review"}, {"from": "review", "to": "done"}],
+        **REVIEW,
         start_fields=["scope", "link"],
         fields=[
             {"key": "scope", "type": "text", "label": f"Scope {IMG}"},
