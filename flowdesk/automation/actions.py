@@ -261,7 +261,7 @@ def _record(
         actor=actor,
         kind=kind,
         node=run.node_id,
-        task_key=run.task.key,
+        task=run.task,
         comment=comment,
         source=source,
         extra={"automation": run.summary(), **(extra or {})},

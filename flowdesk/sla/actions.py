@@ -171,7 +171,7 @@ def _continue(ticket: Ticket, timer: Timer) -> None:
         actor=None,
         kind="timer_fired",
         node=timer.node_id,
-        task_key=task.key,
+        task=task,
         source="system",
         extra={"due_at": iso(timer.due_at)},
     )

@@ -68,7 +68,6 @@ def record_result(
     kind: str,
     node: str = "",
     task: Task | None = None,
-    task_key: int | None = None,
     comment: str = "",
     source: str,
     extra: dict | None = None,
@@ -77,8 +76,7 @@ def record_result(
 
     `actor` None: the system acted (a timer fired, an automation call answered). `task`: the
     task acted on, as read under the ticket lock (saves reading it again to close it)."""
-    if task is not None:
-        task_key = task.key
+    task_key = task.key if task is not None else None
     data: dict = {"source": source, **(extra or {})}
     if comment:
         data["comment"] = comment
